@@ -1,0 +1,351 @@
+"""Demo users and a realistic data set: idempotent, no HTTP, history rather than work."""
+
+from __future__ import annotations
+
+import os
+import random
+import secrets
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+from tqdm import tqdm
+
+from orders import services
+from orders.integrations.carriers import tracking_link
+from orders.models import Channel, Customer, Order, OrderEvent, OrderSource, OrderState
+from orders.services import Actor, LineInput, PackageData, ShipmentData, ShipmentItemData
+
+PASSWORD_FILE = Path(settings.BASE_DIR) / ".demo-password"
+DEMO_USERS = (("admin", "admin"), ("operator", "operator"), ("viewer", "viewer"))
+SEED = 20261123
+
+CITIES = [
+    ("Austin", "TX", "787"),
+    ("Chicago", "IL", "606"),
+    ("Denver", "CO", "802"),
+    ("Portland", "OR", "972"),
+    ("Nashville", "TN", "372"),
+    ("Columbus", "OH", "432"),
+    ("Raleigh", "NC", "276"),
+    ("Madison", "WI", "537"),
+    ("Tucson", "AZ", "857"),
+    ("Omaha", "NE", "681"),
+    ("Boise", "ID", "837"),
+    ("Richmond", "VA", "232"),
+]
+STREETS = ["Main St", "Oak Ave", "Commerce Dr", "Industrial Pkwy", "Lakeview Rd", "Market St", "Elm St", "Harbor Way"]
+COMPANIES = [
+    "Acme Supply",
+    "Blue Ridge Dental",
+    "Cedar Office Works",
+    "Delta Print Co",
+    "Evergreen Clinics",
+    "Foxhollow Schools",
+    "Granite Builders",
+    "Harbor Marine",
+    "Ironwood Labs",
+    "Juniper Cafe Group",
+    "Keystone Legal",
+    "Lumen Optics",
+    "Maple Street Bakery",
+    "Northwind Traders",
+    "Orchard Vet Care",
+    "Pioneer Hardware",
+    "Quarry Stone Works",
+    "Riverbend Hotels",
+    "Summit Fitness",
+    "Tidewater Logistics",
+    "Union Square Florists",
+    "Valley Auto Parts",
+    "Westfield Academy",
+    "Yellowpine Cabins",
+]
+PEOPLE = [
+    "Ana Lopez",
+    "Ben Carter",
+    "Chloe Nguyen",
+    "Dev Patel",
+    "Emma Schultz",
+    "Farah Khan",
+    "Gus Olsen",
+    "Hana Sato",
+    "Ivan Petrov",
+    "Jade Wilson",
+    "Kofi Mensah",
+    "Lena Novak",
+]
+ITEMS = [
+    ("SOFTOFF365", "Office 365 license, 1 year", "72.00"),
+    ("MGPAINT1", "Magnetic paint, 1 qt", "20.00"),
+    ("TONER-HP26", "HP 26A toner cartridge", "89.50"),
+    ("PAPER-A4-5", "Copy paper, 5 reams", "34.99"),
+    ("CHAIR-ERG2", "Ergonomic chair, mesh", "249.00"),
+    ("DESK-ST60", "Standing desk 60in", "489.00"),
+    ("CABLE-HDMI2", "HDMI cable 2m", "9.75"),
+    ("MOUSE-WL3", "Wireless mouse", "24.00"),
+    ("LABEL-4x6", "Shipping labels 4x6, 500", "18.40"),
+    ("GLOVE-NIT-M", "Nitrile gloves M, 100", "12.90"),
+    ("COFFEE-5LB", "Coffee beans, 5 lb", "54.00"),
+    ("BATT-AA24", "AA batteries, 24 pack", "16.25"),
+]
+CARRIERS = ("UPS", "FedEx", "USPS")
+
+
+class Command(BaseCommand):
+    help = "Create demo users (admin, operator, viewer) and a realistic demo data set. Safe to run again."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--orders", type=int, default=300, help="How many demo orders (first run only).")
+        parser.add_argument("--force", action="store_true", help="Run even with DJANGO_DEBUG off.")
+
+    def handle(self, *args, orders: int, force: bool, **options):
+        if not settings.DEBUG and not force:
+            raise CommandError(
+                "seed_demo creates users with a known password: it refuses to run with DJANGO_DEBUG "
+                "off. Use --force if this really is a demo system."
+            )
+        password = self._password()
+        self._users(password)
+        if Order.objects.filter(source=OrderSource.DEMO).exists():
+            self.stdout.write("Demo orders exist already; nothing to add.")
+        else:
+            DemoData(random.Random(SEED), stdout=self.stdout).create(orders)
+        self.stdout.write(self.style.SUCCESS(f"Demo login: admin / operator / viewer, password: {password}"))
+
+    def _password(self) -> str:
+        if settings.DEMO_PASSWORD:
+            return settings.DEMO_PASSWORD
+        if PASSWORD_FILE.exists():
+            return PASSWORD_FILE.read_text().strip()
+        password = secrets.token_urlsafe(12)
+        fd = os.open(PASSWORD_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(password + "\n")
+        return password
+
+    def _users(self, password: str) -> None:
+        User = get_user_model()
+        with transaction.atomic(durable=True):
+            for username, role in DEMO_USERS:
+                user, _ = User.objects.get_or_create(username=username, defaults={"email": f"{username}@example.com"})
+                user.is_staff = role == "admin"
+                user.set_password(password)
+                user.save()
+                user.groups.set([Group.objects.get(name=role)])
+
+
+class DemoData:
+    """Orders over the last four months in every state, made through the services like real ones."""
+
+    def __init__(self, rng: random.Random, stdout) -> None:
+        self.rng = rng
+        self.stdout = stdout
+        self.system = Actor.system("seed_demo")
+        self.operator = Actor(user=get_user_model().objects.get(username="operator"), channel=Channel.PAGE)
+        self.admin = Actor(user=get_user_model().objects.get(username="admin"), channel=Channel.PAGE)
+        self.now = timezone.now()
+        self.next_tula_id = 10001
+
+    def create(self, count: int) -> None:
+        customers = self._customers()
+        ages = sorted((self.rng.uniform(0, 120) for _ in range(count)), reverse=True)
+        for age_days in tqdm(ages, desc="Demo orders", unit="order", file=self.stdout._out):
+            self._order(customers, timedelta(days=age_days))
+
+    def _customers(self) -> list[Customer]:
+        customers = []
+        for index, company in enumerate(COMPANIES):
+            city, state, zip3 = CITIES[index % len(CITIES)]
+            customer = services.customer_create(
+                actor=self.system,
+                fields={
+                    "customer_no": f"C{10040 + index * 7}",
+                    "name": company,
+                    "address1": self._street(),
+                    "city": city,
+                    "state": state,
+                    "zip": f"{zip3}{self.rng.randint(10, 99)}",
+                    "country_code": "USA",
+                    "email": f"orders@{company.lower().replace(' ', '')}.example",
+                    "telephone": self._phone(),
+                    "terms_code": self.rng.choice(["NET30", "NET15", "COD"]),
+                    "customer_type": "Business",
+                    "price_level": self.rng.choice(["Standard", "Wholesale"]),
+                    "ship_method": "Ground",
+                    "credit_hold": index % 9 == 4,
+                },
+            )
+            for n in range(self.rng.randint(0, 3)):
+                c2, s2, z2 = self.rng.choice(CITIES)
+                services.customer_ship_to_save(
+                    actor=self.system,
+                    customer_id=customer.pk,
+                    code=f"SHIP{n + 1:03d}",
+                    fields={
+                        "name": f"{company} {c2}",
+                        "attention": self.rng.choice(PEOPLE),
+                        "address1": self._street(),
+                        "city": c2,
+                        "state": s2,
+                        "zip": f"{z2}{self.rng.randint(10, 99)}",
+                        "country_code": "USA",
+                        "telephone": self._phone(),
+                    },
+                )
+            customers.append(customer)
+        return customers
+
+    def _order(self, customers: list[Customer], age: timedelta) -> None:
+        rng = self.rng
+        customer = rng.choice(customers)
+        ship_tos = list(customer.ship_tos.all())
+        lines = [
+            LineInput(sku=sku, description=desc, quantity=rng.randint(1, 12), unit_price=Decimal(price))
+            for sku, desc, price in rng.sample(ITEMS, rng.randint(1, 5))
+        ]
+        fields = {
+            "po_number": f"PO-{rng.randint(10000, 99999)}" if rng.random() < 0.7 else "",
+            "email": customer.email,
+            "comments": rng.choice(["", "", "Leave at dock 3", "Call before delivery"]),
+        }
+        if not ship_tos:
+            fields.update(
+                {
+                    f"ship_to_{k}": getattr(customer, k)
+                    for k in ("name", "address1", "city", "state", "zip", "country_code", "telephone")
+                }
+            )
+        order = services.order_create(
+            actor=self.operator,
+            fields=fields,
+            lines=lines,
+            customer=customer,
+            ship_to=rng.choice(ship_tos) if ship_tos else None,
+            source=OrderSource.DEMO,
+            seeded=True,
+        )
+        roll = rng.random()
+        if roll < 0.3 and age < timedelta(days=10):
+            pass  # stays a draft
+        else:
+            order = services.order_submit(actor=self.operator, order_id=order.pk)
+            if order.state == OrderState.AWAITING_REVIEW and age > timedelta(days=15):
+                if roll < 0.15:
+                    order = services.order_reject(
+                        actor=self.admin, order_id=order.pk, comment="Customer is on credit hold; call accounts first."
+                    )
+                else:
+                    order = services.order_approve(actor=self.admin, order_id=order.pk)
+            if order.state == OrderState.SUBMITTED:
+                if roll > 0.96:
+                    order = services.order_cancel(
+                        actor=self.operator, order_id=order.pk, reason="Customer called to cancel."
+                    )
+                else:
+                    self._fulfil(order, age)
+        self._backdate(order, age)
+
+    def _fulfil(self, order: Order, age: timedelta) -> None:
+        rng = self.rng
+        tula_id = self.next_tula_id
+        self.next_tula_id += 1
+        short = f"TU{tula_id:07d}"
+        Order.objects.filter(pk=order.pk).update(
+            tulaerp_id=tula_id, tulaerp_short_order_number=short, tulaerp_status="New"
+        )
+        if age < timedelta(days=1):
+            return
+        shipped_at = self.now - age + timedelta(hours=rng.randint(4, 30))
+        delivered = age > timedelta(days=5)
+        packages = []
+        for number in range(1, rng.randint(1, 3) + 1):
+            carrier = rng.choice(CARRIERS)
+            tracking = self._tracking_number(carrier)
+            # Like the TulaERP simulator: the ERP sends links for UPS and FedEx, none for USPS.
+            erp_link = "" if carrier == "USPS" else tracking_link(carrier, tracking, None)[0]
+            link, link_source = tracking_link(carrier, tracking, erp_link)
+            packages.append(
+                PackageData(
+                    package_number=number,
+                    tulaerp_id=tula_id * 10 + number,
+                    weight=Decimal(rng.randint(5, 400)) / 10,
+                    carrier=carrier,
+                    tracking_number1=tracking,
+                    tracking_link=link,
+                    tracking_link_source=link_source,
+                    delivery_status="Delivered" if delivered else "In Transit",
+                    carrier_receive_date=shipped_at,
+                    transit_days=Decimal(rng.randint(1, 5)),
+                    delivery_date=shipped_at + timedelta(days=rng.randint(1, 4)) if delivered else None,
+                )
+            )
+        items = tuple(
+            ShipmentItemData(
+                item_code=line.sku,
+                quantity=line.quantity,
+                location_name="MAIN-A1",
+                picked_quantity=line.quantity,
+                picked_at=shipped_at,
+            )
+            for line in order.lines.all()
+        )
+        services.shipment_upsert(
+            actor=Actor.system("seed_demo"),
+            order_id=order.pk,
+            shipments=[
+                ShipmentData(
+                    tulaerp_id=tula_id,
+                    short_order_number=short,
+                    shipment_date=shipped_at,
+                    status="Delivered" if delivered else "Shipped",
+                    ship_name=order.ship_to_name,
+                    ship_city=order.ship_to_city,
+                    ship_state=order.ship_to_state,
+                    ship_zip=order.ship_to_zip,
+                    items=items,
+                    packages=tuple(packages),
+                )
+            ],
+        )
+        Order.objects.filter(pk=order.pk).update(tulaerp_status="Delivered" if delivered else "Shipped")
+
+    def _backdate(self, order: Order, age: timedelta) -> None:
+        """Move the order and its timeline into the past, keeping their spacing."""
+        shift = age
+        order.refresh_from_db()
+        updates = {
+            name: getattr(order, name) - shift
+            for name in ("created_at", "updated_at", "submitted_at", "reviewed_at", "cancelled_at")
+            if getattr(order, name) is not None
+        }
+        Order.objects.filter(pk=order.pk).update(**updates)
+        for event in OrderEvent.objects.filter(order=order).only("created_at"):
+            OrderEvent.objects.filter(pk=event.pk).update(
+                created_at=min(event.created_at - shift + self._event_gap(event), self.now)
+            )
+
+    def _event_gap(self, event: OrderEvent) -> timedelta:
+        # Fulfilment events happen later than the order itself; shipment rows carry their own dates.
+        return timedelta(days=1) if event.kind in ("tracking_added", "shipment_updated", "delivered") else timedelta()
+
+    def _tracking_number(self, carrier: str) -> str:
+        rng = self.rng
+        if carrier == "UPS":
+            shipper = "".join(rng.choice("ABCDEFGHJKLMNPRTUVWXY0123456789") for _ in range(6))
+            return f"1Z{shipper}{rng.choice(['01', '02', '03', '12'])}{rng.randint(0, 99999999):08d}"
+        if carrier == "FedEx":
+            return f"{rng.randint(10**11, 10**12 - 1)}"
+        return f"9400{rng.randint(10**17, 10**18 - 1)}"
+
+    def _street(self) -> str:
+        return f"{self.rng.randint(10, 9999)} {self.rng.choice(STREETS)}"
+
+    def _phone(self) -> str:
+        return f"{self.rng.randint(201, 989)}-555-{self.rng.randint(1000, 9999)}"

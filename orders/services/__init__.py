@@ -1,0 +1,34 @@
+"""Every write goes through these functions; pages, the API and commands call the same ones."""
+
+from orders.services.context import Actor, record_event
+from orders.services.customers import customer_create, customer_ship_to_save, customer_update
+from orders.services.orders import (
+    LineInput,
+    order_approve,
+    order_cancel,
+    order_create,
+    order_reject,
+    order_submit,
+    order_update_draft,
+)
+from orders.services.shipments import PackageData, ShipmentData, ShipmentItemData, apply_shipments, shipment_upsert
+
+__all__ = [
+    "Actor",
+    "LineInput",
+    "PackageData",
+    "ShipmentData",
+    "ShipmentItemData",
+    "apply_shipments",
+    "customer_create",
+    "customer_ship_to_save",
+    "customer_update",
+    "order_approve",
+    "order_cancel",
+    "order_create",
+    "order_reject",
+    "order_submit",
+    "order_update_draft",
+    "record_event",
+    "shipment_upsert",
+]

@@ -1,0 +1,219 @@
+"""Settings for the order dashboard: one module, every value from the environment.
+
+The variables are listed in README.md and .env.example. Nothing secret lives here: with DJANGO_DEBUG off a
+missing DJANGO_SECRET_KEY or DJANGO_ALLOWED_HOSTS stops start-up.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from ordersite.env import env_bool, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VERSION = "0.1.0"
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+
+SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set. Set it (see .env.example) or run with DJANGO_DEBUG=1."
+        )
+    SECRET_KEY = "insecure-development-key-only-used-with-debug-on"
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", [])
+if not ALLOWED_HOSTS:
+    if not DEBUG:
+        raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS is not set. Set it to the host names this site answers to.")
+    ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "template_partials",
+    "orders",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "ordersite.urls"
+WSGI_APPLICATION = "ordersite.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "orders.context_processors.dashboard",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------------------
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A web process and several workers write at once: WAL lets readers run beside the writer, IMMEDIATE takes the
+    # write lock at BEGIN (no deadlock-prone lock upgrades), and the busy timeout makes writers queue, not fail.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+    }
+    # A file beside the database, not :memory:, so worker subprocesses started by tests see the test database.
+    _db_path = Path(DATABASES["default"]["NAME"])
+    DATABASES["default"]["TEST"] = {"NAME": str(_db_path.with_name(f"{_db_path.stem}-test.sqlite3"))}
+ATOMIC_REQUESTS = False  # every write service opens its own durable transaction
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Auth -----------------------------------------------------------------------------------------------
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- Locale and static files -------------------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("TIME_ZONE", "America/Chicago")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}
+
+# --- Orders ---------------------------------------------------------------------------------------------
+# Manual orders are numbered PREFIX + zero-padded counter. Agree the prefix with the CIMcloud site owner:
+# CIMcloud upserts by order number, so it must never collide with the web store's numbers.
+ORDER_NUMBER_PREFIX = env_str("ORDER_NUMBER_PREFIX", "D-")
+ORDER_NUMBER_DIGITS = env_int("ORDER_NUMBER_DIGITS", 6)
+DEMO_PASSWORD = env_str("DEMO_PASSWORD")
+
+# --- External systems (names fixed by ../shared/contracts/README.md) ------------------------------------
+# With DEBUG on and nothing configured, the clients talk to the local simulators with their development
+# credentials (values starting "sim-": not secrets). With DEBUG off those defaults are refused.
+SIMULATOR_HOST = env_str("SIMULATOR_HOST", "127.0.0.1")
+SIMULATOR_CIMCLOUD_PORT = env_int("SIMULATOR_CIMCLOUD_PORT", 8101)
+SIMULATOR_TULAERP_PORT = env_int("SIMULATOR_TULAERP_PORT", 8102)
+SIM_CIMCLOUD_CREDENTIALS = {"key": "sim-cimcloud-key", "username": "sim-cimcloud-user", "password": "sim-cimcloud-pass"}
+SIM_TULAERP_CREDENTIALS = {"header": "X-Api-Key", "value": "sim-tulaerp-key"}
+
+_CIMCLOUD_NAMES = ["CIMCLOUD_BASE_URL", "CIMCLOUD_AUTH_KEY", "CIMCLOUD_AUTH_USERNAME", "CIMCLOUD_AUTH_PASSWORD"]
+_TULAERP_NAMES = ["TULAERP_BASE_URL", "TULAERP_AUTH_HEADER", "TULAERP_AUTH_VALUE"]
+_use_cimcloud_sim = DEBUG and not any(env_str(n) for n in _CIMCLOUD_NAMES)
+_use_tulaerp_sim = DEBUG and not any(env_str(n) for n in _TULAERP_NAMES)
+
+CIMCLOUD_BASE_URL = env_str(
+    "CIMCLOUD_BASE_URL",
+    f"http://{SIMULATOR_HOST}:{SIMULATOR_CIMCLOUD_PORT}" if _use_cimcloud_sim else "https://api.cimcloud.com",
+)
+CIMCLOUD_SITENAME = env_str("CIMCLOUD_SITENAME", "demo")
+CIMCLOUD_AUTH_MODE = env_str("CIMCLOUD_AUTH_MODE", "bearer")
+if CIMCLOUD_AUTH_MODE not in {"bearer", "basic"}:
+    raise ImproperlyConfigured(f"CIMCLOUD_AUTH_MODE={CIMCLOUD_AUTH_MODE!r}: use 'bearer' or 'basic'.")
+CIMCLOUD_AUTH_KEY = env_str("CIMCLOUD_AUTH_KEY", SIM_CIMCLOUD_CREDENTIALS["key"] if _use_cimcloud_sim else None)
+CIMCLOUD_AUTH_USERNAME = env_str(
+    "CIMCLOUD_AUTH_USERNAME", SIM_CIMCLOUD_CREDENTIALS["username"] if _use_cimcloud_sim else None
+)
+CIMCLOUD_AUTH_PASSWORD = env_str(
+    "CIMCLOUD_AUTH_PASSWORD", SIM_CIMCLOUD_CREDENTIALS["password"] if _use_cimcloud_sim else None
+)
+CIMCLOUD_SYNC_MAX_DETAILS = env_int("CIMCLOUD_SYNC_MAX_DETAILS", 10)  # assumed
+CIMCLOUD_IDEMPOTENT = env_bool("CIMCLOUD_IDEMPOTENT", True)  # assumed: upserts by order_number
+CIMCLOUD_RATE_PER_SECOND = env_int("CIMCLOUD_RATE_PER_SECOND", 2)
+CIMCLOUD_RATE_PER_WINDOW = env_int("CIMCLOUD_RATE_PER_WINDOW", 100)
+CIMCLOUD_RATE_WINDOW_SECONDS = env_float("CIMCLOUD_RATE_WINDOW_SECONDS", 900)
+
+TULAERP_BASE_URL = env_str(
+    "TULAERP_BASE_URL",
+    f"http://{SIMULATOR_HOST}:{SIMULATOR_TULAERP_PORT}" if _use_tulaerp_sim else "https://erpapi.livetula.com",
+)
+TULAERP_AUTH_HEADER = env_str("TULAERP_AUTH_HEADER", SIM_TULAERP_CREDENTIALS["header"] if _use_tulaerp_sim else None)
+TULAERP_AUTH_VALUE = env_str("TULAERP_AUTH_VALUE", SIM_TULAERP_CREDENTIALS["value"] if _use_tulaerp_sim else None)
+TULAERP_BASIC_USERNAME = env_str("TULAERP_BASIC_USERNAME")
+TULAERP_BASIC_PASSWORD = env_str("TULAERP_BASIC_PASSWORD")
+TULAERP_CLIENT_ID = env_int("TULAERP_CLIENT_ID", 1)
+TULAERP_MEMBER_ID = env_int("TULAERP_MEMBER_ID", 1)
+TULAERP_SHIP_COUNTRIES = env_list("TULAERP_SHIP_COUNTRIES", ["USA", "US"])  # assumed
+TULAERP_IDEMPOTENT = env_bool("TULAERP_IDEMPOTENT", True)  # assumed: recognises a repeated orderNumber
+
+# Field lengths CIMcloud does not document (assumed; used by pre-send validation).
+CIMCLOUD_MAX_LENGTHS = {
+    "order_number": env_int("CIMCLOUD_MAXLEN_ORDER_NUMBER", 40),
+    "name": env_int("CIMCLOUD_MAXLEN_NAME", 50),
+    "address": env_int("CIMCLOUD_MAXLEN_ADDRESS", 50),
+    "city": env_int("CIMCLOUD_MAXLEN_CITY", 30),
+    "state": env_int("CIMCLOUD_MAXLEN_STATE", 20),
+    "zip": env_int("CIMCLOUD_MAXLEN_ZIP", 20),
+    "country_code": env_int("CIMCLOUD_MAXLEN_COUNTRY_CODE", 3),
+}
+
+# Tracking links built when TulaERP sends none ({number} is replaced); data, not code.
+CARRIER_TRACKING_TEMPLATES = {
+    "UPS": "https://www.ups.com/track?tracknum={number}",
+    "FedEx": "https://www.fedex.com/fedextrack/?trknbr={number}",
+    "USPS": "https://tools.usps.com/go/TrackConfirmAction?tLabels={number}",
+    "DHL Express": "https://www.dhl.com/en/express/tracking.html?AWB={number}",
+}
+
+# HTTP to the external systems: (connect, read) timeouts are always applied; idle pooled connections are retired
+# before a server's keep-alive timeout could close them under us.
+HTTP_CONNECT_TIMEOUT = env_float("HTTP_CONNECT_TIMEOUT", 5.0)
+HTTP_READ_TIMEOUT = env_float("HTTP_READ_TIMEOUT", 15.0)
+HTTP_POOL_IDLE_SECONDS = env_float("HTTP_POOL_IDLE_SECONDS", 30.0)
