@@ -174,6 +174,8 @@ CIMCLOUD_AUTH_USERNAME = env_str(
 CIMCLOUD_AUTH_PASSWORD = env_str(
     "CIMCLOUD_AUTH_PASSWORD", SIM_CIMCLOUD_CREDENTIALS["password"] if _use_cimcloud_sim else None
 )
+# Reuse a cached bearer token until this long before it expires.
+CIMCLOUD_TOKEN_REFRESH_MARGIN_SECONDS = env_int("CIMCLOUD_TOKEN_REFRESH_MARGIN_SECONDS", 600)
 CIMCLOUD_SYNC_MAX_DETAILS = env_int("CIMCLOUD_SYNC_MAX_DETAILS", 10)  # assumed
 CIMCLOUD_IDEMPOTENT = env_bool("CIMCLOUD_IDEMPOTENT", True)  # assumed: upserts by order_number
 CIMCLOUD_RATE_PER_SECOND = env_int("CIMCLOUD_RATE_PER_SECOND", 2)

@@ -12,9 +12,7 @@ from orders import services
 from orders.models import Customer, Order
 from orders.services import Actor, LineInput
 
-from pathlib import Path  # noqa: E402  (TEMPORARY until sim_fixtures lands)
-
-pytest_plugins = ["tests.sim_fixtures"] if (Path(__file__).parent / "sim_fixtures.py").exists() else []
+pytest_plugins = ["tests.sim_fixtures"]
 
 
 def _on_postgres() -> bool:

@@ -291,10 +291,10 @@ def test_cimcloud_5xx_is_retryable(basic_cimcloud_settings: Any, sim: Any, statu
     with cimcloud_client() as client, pytest.raises(RetryableError) as caught:
         client.post_order(cimcloud_payload())
     assert caught.value.status == status
-    assert caught.value.record is not None
-    expected = caught.value.record  # the retry hint comes from the headers the server sent, if any
-    assert caught.value.retry_after is None or caught.value.retry_after >= 0
-    assert expected.rate is not None
+    assert caught.value.record.error_class == "RetryableError"
+    assert caught.value.record.rate is not None
+    # No Retry-After on this 5xx, and the rate-limit reset says nothing about recovery: the outbox's backoff decides.
+    assert caught.value.retry_after is None
 
 
 def test_cimcloud_429_is_retryable_after_the_servers_hint(basic_cimcloud_settings: Any, sim: Any) -> None:

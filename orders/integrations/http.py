@@ -38,7 +38,6 @@ __all__ = [
     "RateLimit",
     "build_session",
     "call",
-    "default_timeout",
     "perform",
 ]
 
@@ -132,10 +131,6 @@ def build_session(*, idle_seconds: float | None = None) -> OutboundSession:
     session.headers["Accept"] = "application/json"
     session.max_redirects = 3
     return session
-
-
-def default_timeout() -> Timeout:
-    return (float(settings.HTTP_CONNECT_TIMEOUT), float(settings.HTTP_READ_TIMEOUT))
 
 
 def _check_timeout(timeout: Any) -> None:

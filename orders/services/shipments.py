@@ -155,7 +155,7 @@ def _upsert_one(order: Order, data: ShipmentData) -> bool:
         package_values["tracking_number2"] = package.tracking_number2.strip().upper()
         row = existing_packages.get(package.package_number)
         if row is None:
-            Package.objects.create(shipment=shipment, **package_values)
+            existing_packages[package.package_number] = Package.objects.create(shipment=shipment, **package_values)
             changed = True
         else:
             changed |= _update(row, package_values)
