@@ -212,24 +212,27 @@ def report(stub: Target, sim: Target, args: argparse.Namespace) -> str:
         f"| {i + 1} | {a:,.0f} | {b:,.0f} | {b / a:.2f} |"
         for i, (a, b) in enumerate(zip(stub.rounds, sim.rounds, strict=True))
     )
+    where = "threads of this process" if args.in_process else "its own subprocess"
+    what = (
+        f"What: sequential `requests.Session` POSTs of the seed's example order "
+        f"(`tests/fixtures/cimcloud-orderpassthrough.example.json`, {args.auth} auth) over loopback keep-alive, "
+        f"against (a) a minimal stdlib `ThreadingHTTPServer` stub answering a fixed small JSON and (b) the CIMcloud "
+        f"simulator (`run_simulators --no-limits`, no faults: full parsing, validation, upsert, inspection log). "
+        f"Each server in {where}; the targets alternate over {args.rounds} rounds, {args.seconds:g} s per target."
+    )
     return f"""{SECTION}
 
 Measured {datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")} on {machine()}, Python {platform.python_version()}.
 
-What: sequential `requests.Session` POSTs of the seed's example order (`tests/fixtures/cimcloud-orderpassthrough.\
-example.json`, {args.auth} auth) over loopback keep-alive, against (a) a minimal stdlib `ThreadingHTTPServer` stub
-answering a fixed small JSON and (b) the CIMcloud simulator (`run_simulators --no-limits`, no faults: full parsing,
-validation, upsert, inspection log). Each server in its own {
-        "thread of this process" if args.in_process else "subprocess"
-    }; the two targets alternate over {args.rounds} rounds, {args.seconds:g} s per target in total.
+{what}
 
 | round | stub req/s | simulator req/s | ratio |
 |---|---|---|---|
 {rounds}
 | **all** | **{stub_rate:,.0f}** | **{sim_rate:,.0f}** | **{ratio:.2f}** |
 
-Simulator / stub = **{ratio:.2f}** ({verdict} the goal of >= {GOAL:.2f}). The client (`requests`) is most of the cost
-per call on both sides, so the ratio is the figure to watch, not the absolute rates.
+Simulator / stub = **{ratio:.2f}** ({verdict} the goal of >= {GOAL:.2f}). The client (`requests`) is most of the
+cost of a call on both sides, so the ratio is the figure to watch, not the absolute rates.
 
 Reproduce: `{command}` (add `--no-write` to leave this file alone).
 """

@@ -43,8 +43,13 @@ def _same_values_and_types(expected, actual, path="body"):
 def test_cimcloud_example_round_trips_field_for_field_and_type_for_type():
     example = _load("cimcloud-orderpassthrough.example.json")
     imported = cimcloud_import(copy.deepcopy(example))
-    order = services.order_create(actor=Actor.system("test"), fields=imported.fields, lines=imported.lines,
-                                  order_number=imported.order_number, source=OrderSource.IMPORT)
+    order = services.order_create(
+        actor=Actor.system("test"),
+        fields=imported.fields,
+        lines=imported.lines,
+        order_number=imported.order_number,
+        source=OrderSource.IMPORT,
+    )
     order.refresh_from_db()
     body = cimcloud_order_body(order, list(order.lines.all()))
     _same_values_and_types(example, body)
@@ -71,7 +76,8 @@ def test_cimcloud_import_field_errors_name_the_cimcloud_path():
     with pytest.raises(InvalidInput) as exc:
         cimcloud_import(body)
     assert {"customer.zip", "details[1].price", "details[0].quantity", "shipping_address.city"} == set(
-        exc.value.field_errors)
+        exc.value.field_errors
+    )
 
 
 @pytest.mark.parametrize("body", [[], "x", None, 3])
@@ -92,13 +98,22 @@ def test_tulaerp_response_sample_parses_into_shipments_and_packages():
     assert len(shipments) == 2
     first = shipments[0]
     assert (first.tulaerp_id, first.short_order_number, first.package_number, first.warehouse_id) == (
-        1, "sample string 3", 5, 6)
+        1,
+        "sample string 3",
+        5,
+        6,
+    )
     assert first.weight == Decimal("15.0") and first.status == "Unknown"
     assert [(i.item_code, i.quantity, i.location_name, i.picked_quantity) for i in first.items] == [
-        ("sample string 4", 5, "sample string 6", 1)] * 2
+        ("sample string 4", 5, "sample string 6", 1)
+    ] * 2
     package = first.packages[0]
     assert (package.package_number, package.carrier, package.tracking_number1, package.tracking_number2) == (
-        3, "sample string 4", "sample string 5", "sample string 6")
+        3,
+        "sample string 4",
+        "sample string 5",
+        "sample string 6",
+    )
     assert package.weight == Decimal("1.0") and package.transit_days == Decimal("10.0")
     assert package.delivery_date.year == 2025 and package.delivery_date.utcoffset().total_seconds() == 0
     # "sample string 7" is no web address and the carrier is unknown: no link rather than a broken one.
@@ -108,12 +123,17 @@ def test_tulaerp_response_sample_parses_into_shipments_and_packages():
 def test_tracking_link_from_erp_or_built_from_the_carrier_template():
     sample = _load("tulaerp-order.response.sample.json")
     packages = sample["orderShipments"][0]["orderShipmentPackages"]
-    packages[0].update(shipCarrier="UPS", trackingNumber1="1Z999AA10123456784",
-                       trackingLink="https://www.ups.com/track?tracknum=1Z999AA10123456784")
+    packages[0].update(
+        shipCarrier="UPS",
+        trackingNumber1="1Z999AA10123456784",
+        trackingLink="https://www.ups.com/track?tracknum=1Z999AA10123456784",
+    )
     packages[1].update(shipCarrier="USPS", trackingNumber1="9400111899223197428490", trackingLink=None)
     erp, built = tulaerp_shipments(sample)[0].packages
     assert (erp.tracking_link_source, erp.tracking_link) == (
-        LinkSource.ERP, "https://www.ups.com/track?tracknum=1Z999AA10123456784")
+        LinkSource.ERP,
+        "https://www.ups.com/track?tracknum=1Z999AA10123456784",
+    )
     assert built.tracking_link_source == LinkSource.TEMPLATE
     assert built.tracking_link == "https://tools.usps.com/go/TrackConfirmAction?tLabels=9400111899223197428490"
 

@@ -13,7 +13,9 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from orders.integrations.cimcloud import CimcloudClient, CimcloudConfig
 from orders.integrations.errors import PermanentError
@@ -24,25 +26,44 @@ from orders.models import Order, OrderLine
 
 _numbers = itertools.count(1)
 text = st.text(st.characters(codec="utf-8", categories=("L", "N", "P", "Zs")), min_size=1, max_size=30).filter(
-    str.strip)
+    str.strip
+)
 short = st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", min_size=1, max_size=10)
 price = st.decimals(min_value=0, max_value=Decimal("99999.99"), places=2, allow_nan=False, allow_infinity=False)
-line = st.builds(lambda sku, quantity, unit_price: OrderLine(sku=sku, quantity=quantity, unit_price=unit_price),
-                 short, st.integers(1, 500), price)
+line = st.builds(
+    lambda sku, quantity, unit_price: OrderLine(sku=sku, quantity=quantity, unit_price=unit_price),
+    short,
+    st.integers(1, 500),
+    price,
+)
 
 
 @st.composite
 def valid_orders(draw):
     now = timezone.now()
     order = Order(
-        order_number=f"P-{next(_numbers)}-{uuid.uuid4().hex[:8]}", uuid=uuid.uuid4(), created_at=now, updated_at=now,
-        customer_name=draw(text), customer_address1=draw(text), customer_city=draw(text), customer_state=draw(short),
-        customer_zip=draw(short), customer_country_code=draw(st.sampled_from(["USA", "US"])),
-        ship_to_name=draw(text), ship_to_address1=draw(text), ship_to_address2=draw(st.one_of(st.just(""), text)),
-        ship_to_city=draw(text), ship_to_state=draw(short), ship_to_zip=draw(short),
-        ship_to_country_code=draw(st.sampled_from(["USA", "US", "usa"])), po_number=draw(st.one_of(st.just(""), short)),
-        shipping_total=draw(st.one_of(st.none(), price)), comments=draw(st.one_of(st.just(""), text)),
-        client_id=1, member_id=1,
+        order_number=f"P-{next(_numbers)}-{uuid.uuid4().hex[:8]}",
+        uuid=uuid.uuid4(),
+        created_at=now,
+        updated_at=now,
+        customer_name=draw(text),
+        customer_address1=draw(text),
+        customer_city=draw(text),
+        customer_state=draw(short),
+        customer_zip=draw(short),
+        customer_country_code=draw(st.sampled_from(["USA", "US"])),
+        ship_to_name=draw(text),
+        ship_to_address1=draw(text),
+        ship_to_address2=draw(st.one_of(st.just(""), text)),
+        ship_to_city=draw(text),
+        ship_to_state=draw(short),
+        ship_to_zip=draw(short),
+        ship_to_country_code=draw(st.sampled_from(["USA", "US", "usa"])),
+        po_number=draw(st.one_of(st.just(""), short)),
+        shipping_total=draw(st.one_of(st.none(), price)),
+        comments=draw(st.one_of(st.just(""), text)),
+        client_id=1,
+        member_id=1,
     )
     return order, draw(st.lists(line, min_size=1, max_size=12))
 
@@ -66,16 +87,23 @@ REQUIRED = {
 @pytest.fixture(scope="module")
 def clients(simulators_no_limits):
     sim = simulators_no_limits
-    cim = CimcloudClient(dataclasses.replace(CimcloudConfig.from_settings(), base_url=sim.cimcloud_root,
-                                             auth_mode="basic", read_timeout=5))
+    cim = CimcloudClient(
+        dataclasses.replace(
+            CimcloudConfig.from_settings(), base_url=sim.cimcloud_root, auth_mode="basic", read_timeout=5
+        )
+    )
     tula = TulaerpClient(dataclasses.replace(TulaerpConfig.from_settings(), base_url=sim.tulaerp_url, read_timeout=5))
     yield cim, tula
     cim.close()
     tula.close()
 
 
-FAST = hsettings(max_examples=40, deadline=None, derandomize=True,
-                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FAST = hsettings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 @FAST

@@ -21,9 +21,35 @@ from orders.models.orders import (
     OrderNumberCounter,
     validate_order_number,
 )
+from orders.models.outbox import (
+    CLAIMABLE_STATES,
+    OPEN_STATES,
+    AttentionReason,
+    DeliveryAttempt,
+    DestinationState,
+    FulfilmentPoll,
+    MessageKind,
+    MessageState,
+    OutboxMessage,
+    Priority,
+    WorkerHeartbeat,
+)
 from orders.models.shipments import Package, Shipment, ShipmentItem
+from orders.models.tokens import ApiToken
 
 __all__ = [
+    "CLAIMABLE_STATES",
+    "OPEN_STATES",
+    "ApiToken",
+    "AttentionReason",
+    "DeliveryAttempt",
+    "DestinationState",
+    "FulfilmentPoll",
+    "MessageKind",
+    "MessageState",
+    "OutboxMessage",
+    "Priority",
+    "WorkerHeartbeat",
     "CUSTOMER_SNAPSHOT_FIELDS",
     "SHIP_TO_SNAPSHOT_FIELDS",
     "ORDER_TRANSITIONS",

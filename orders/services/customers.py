@@ -66,3 +66,13 @@ def customer_ship_to_save(*, actor: Actor, customer_id: int, code: str, fields: 
             raise InvalidInput("Please correct the marked fields.", field_errors=exc.message_dict) from None
         ship_to.save()
     return ship_to
+
+
+def upsert_customer_master(*, customer: Customer | None, values: Mapping[str, Any]) -> Customer:
+    """CIMcloud's `update_master`: the customer block of an order becomes our customer record.
+    Runs inside the caller's transaction (the import)."""
+    customer = customer or Customer()
+    _assign(customer, {k: v for k, v in values.items() if k in CUSTOMER_FIELDS})
+    _clean(customer)
+    customer.save()
+    return customer

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -14,6 +14,9 @@ from django.utils import timezone
 
 from orders.errors import Conflict, InvalidInput, InvalidTransition, NotAllowed, StaleVersion
 from orders.integrations.validation import presend_check
+
+if TYPE_CHECKING:
+    from orders.integrations.parsing import CimcloudImport
 from orders.models import (
     CUSTOMER_SNAPSHOT_FIELDS,
     SHIP_TO_SNAPSHOT_FIELDS,
@@ -27,7 +30,9 @@ from orders.models import (
     OrderState,
 )
 from orders.services.context import Actor, record_event
+from orders.services.customers import upsert_customer_master
 from orders.services.numbering import next_order_number
+from orders.services.outbox import cancel_unsent_messages, enqueue_order
 
 # Fields only services set: state, numbering, materialised values, what TulaERP gave back, and the audit columns.
 _SYSTEM_FIELDS = frozenset(
@@ -89,27 +94,84 @@ def order_create(
 ) -> Order:
     """Create a draft. The customer and ship-to are copied onto the order (a snapshot); `fields` win over them,
     so an import keeps the values it was sent. Without `order_number`, the next manual number is given."""
+    with transaction.atomic(durable=True):
+        return _create(
+            actor=actor,
+            fields=fields,
+            lines=lines,
+            customer=customer,
+            ship_to=ship_to,
+            order_number=order_number,
+            source=source,
+            destinations=destinations,
+            seeded=seeded,
+        )
+
+
+def order_import(
+    *, actor: Actor, data: CimcloudImport, submit: bool = True, destinations: Sequence[str] | None = None
+) -> Order:
+    """An order that arrives in CIMcloud's shape: created and (unless `submit` is false) submitted in one
+    transaction, so a refused import leaves nothing behind. `update_master` also updates our customer record."""
+    with transaction.atomic(durable=True):
+        customer = (
+            Customer.objects.select_for_update().filter(customer_no=data.customer_no).first()
+            if (data.customer_no)
+            else None
+        )
+        if data.update_master and data.customer_no:
+            customer = upsert_customer_master(customer=customer, values=data.customer_fields)
+        order = _create(
+            actor=actor,
+            fields=data.fields,
+            lines=data.lines,
+            customer=None,
+            ship_to=None,
+            order_number=data.order_number,
+            source=OrderSource.API if actor.channel == "api" else OrderSource.IMPORT,
+            destinations=destinations,
+            seeded=False,
+        )
+        if customer is not None:
+            order.customer = customer
+            order.save(update_fields=["customer"])
+        if submit:
+            _submit(order, actor)
+    return order
+
+
+def _create(
+    *,
+    actor: Actor,
+    fields: Mapping[str, Any],
+    lines: Sequence[LineInput],
+    customer: Customer | None,
+    ship_to: CustomerShipTo | None,
+    order_number: str | None,
+    source: str,
+    destinations: Sequence[str] | None,
+    seeded: bool,
+) -> Order:
     now = timezone.now()
     order = Order(
         source=source, seeded=seeded, created_at=now, updated_at=now, created_by=actor.user, updated_by=actor.user
     )
     _set_destinations(order, destinations)
     _apply_fields(order, fields, customer=customer, ship_to=ship_to)
-    with transaction.atomic(durable=True):
-        if order_number is None:
-            order.order_number = next_order_number()
-        else:
-            order.order_number = order_number.strip()
-            _refuse_taken_number(order.order_number)
-        line_rows = _validated(order, lines)
-        try:
-            with transaction.atomic():
-                order.save(force_insert=True)
-        except IntegrityError:
-            _refuse_taken_number(order.order_number)
-            raise
-        _write_lines(order, line_rows)
-        record_event(order, actor, EventKind.CREATED, f"Order {order.order_number} created as a draft.")
+    if order_number is None:
+        order.order_number = next_order_number()
+    else:
+        order.order_number = order_number.strip()
+        _refuse_taken_number(order.order_number)
+    line_rows = _validated(order, lines)
+    try:
+        with transaction.atomic():
+            order.save(force_insert=True)
+    except IntegrityError:
+        _refuse_taken_number(order.order_number)
+        raise
+    _write_lines(order, line_rows)
+    record_event(order, actor, EventKind.CREATED, f"Order {order.order_number} created as a draft.")
     return order
 
 
@@ -163,29 +225,33 @@ def order_submit(*, actor: Actor, order_id: int) -> Order:
     """Submit a draft: to review when a review rule applies, else submitted (frozen, queued for both systems)."""
     with transaction.atomic(durable=True):
         order = _locked(order_id)
-        _require_transition(order, OrderState.SUBMITTED)
-        lines = list(order.lines.all())
-        if not lines:
-            raise InvalidInput("Add at least one line before submitting.", field_errors={"lines": ["Add a line."]})
-        check = presend_check(order, lines)
-        if check.errors:
-            raise InvalidInput(
-                "The order cannot be sent as it is; correct the marked fields.", field_errors=check.field_errors()
-            )
-        reasons = review_reasons(order, check)
-        if reasons:
-            order.review_reasons = reasons
-            _transition(
-                order,
-                actor,
-                OrderState.AWAITING_REVIEW,
-                EventKind.SENT_TO_REVIEW,
-                "Sent to review: " + "; ".join(r["message"] for r in reasons),
-                {"reasons": reasons},
-            )
-        else:
-            _mark_submitted(order, actor, EventKind.SUBMITTED, "Submitted.")
+        _submit(order, actor)
     return order
+
+
+def _submit(order: Order, actor: Actor) -> None:
+    _require_transition(order, OrderState.SUBMITTED)
+    lines = list(order.lines.all())
+    if not lines:
+        raise InvalidInput("Add at least one line before submitting.", field_errors={"lines": ["Add a line."]})
+    check = presend_check(order, lines)
+    if check.errors:
+        raise InvalidInput(
+            "The order cannot be sent as it is; correct the marked fields.", field_errors=check.field_errors()
+        )
+    reasons = review_reasons(order, check)
+    if reasons:
+        order.review_reasons = reasons
+        _transition(
+            order,
+            actor,
+            OrderState.AWAITING_REVIEW,
+            EventKind.SENT_TO_REVIEW,
+            "Sent to review: " + "; ".join(r["message"] for r in reasons),
+            {"reasons": reasons},
+        )
+    else:
+        _mark_submitted(order, actor, EventKind.SUBMITTED, "Submitted.")
 
 
 def order_approve(*, actor: Actor, order_id: int) -> Order:
@@ -226,6 +292,7 @@ def order_cancel(*, actor: Actor, order_id: int, reason: str = "") -> Order:
         _require_transition(order, OrderState.CANCELLED)
         order.cancel_reason = reason.strip()
         order.cancelled_at, order.cancelled_by = timezone.now(), actor.user
+        cancel_unsent_messages(order, note="Order cancelled.")
         _transition(
             order,
             actor,
@@ -299,8 +366,10 @@ def _transition(order: Order, actor: Actor, to: str, kind: str, message: str, de
 
 
 def _mark_submitted(order: Order, actor: Actor, kind: str, message: str) -> None:
+    """Submitting freezes the order and writes its outbox messages in the same transaction."""
     order.submitted_at, order.submitted_by = timezone.now(), actor.user
     _transition(order, actor, OrderState.SUBMITTED, kind, message)
+    enqueue_order(order)
 
 
 def _set_destinations(order: Order, destinations: Sequence[str] | None) -> None:

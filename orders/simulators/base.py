@@ -55,7 +55,7 @@ def truncated(body: bytes) -> bytes:
 
 def fmt_seconds(seconds: float, whole: bool) -> str:
     """Seconds for a header: ceil to whole seconds, or ceil to milliseconds (never rounds a wait down)."""
-    seconds = max(0.0, seconds)
+    seconds = max(0.0, seconds - 1e-9)  # float noise must not push 900.0 up to 901
     if whole:
         return str(math.ceil(seconds))
     return f"{math.ceil(seconds * 1000) / 1000:.3f}"
@@ -277,7 +277,7 @@ class SimHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.send_bytes(500, app.internal_error_body)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _dispatch
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _dispatch
 
     @property
     def route_path(self) -> str:

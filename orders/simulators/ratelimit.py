@@ -66,11 +66,11 @@ class RateLimiter:
             long_count = long.count if long_open else 0
             retry = 0.0
             if short_count >= self.per_second:
-                retry = short.start + self.short_s - now
+                retry = self.short_s - (now - short.start)
             if long_count >= self.per_window:
-                retry = max(retry, long.start + self.long_s - now)
+                retry = max(retry, self.long_s - (now - long.start))
             if retry > 0:
-                reset_s = long.start + self.long_s - now if long_open else self.long_s
+                reset_s = self.long_s - (now - long.start) if long_open else self.long_s
                 headers = self._headers(self.per_window - long_count, reset_s)
                 headers.append(("Retry-After", fmt_seconds(retry, self.whole)))
                 return Verdict(False, headers)
@@ -80,4 +80,4 @@ class RateLimiter:
                 long.start, long.count = now, 0
             short.count += 1
             long.count += 1
-            return Verdict(True, self._headers(self.per_window - long.count, long.start + self.long_s - now))
+            return Verdict(True, self._headers(self.per_window - long.count, self.long_s - (now - long.start)))
