@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "template_partials",
+    "rest_framework",
     "orders",
 ]
 
@@ -181,6 +182,7 @@ CIMCLOUD_IDEMPOTENT = env_bool("CIMCLOUD_IDEMPOTENT", True)  # assumed: upserts 
 CIMCLOUD_RATE_PER_SECOND = env_int("CIMCLOUD_RATE_PER_SECOND", 2)
 CIMCLOUD_RATE_PER_WINDOW = env_int("CIMCLOUD_RATE_PER_WINDOW", 100)
 CIMCLOUD_RATE_WINDOW_SECONDS = env_float("CIMCLOUD_RATE_WINDOW_SECONDS", 900)
+CIMCLOUD_RATE_SECOND_SECONDS = env_float("CIMCLOUD_RATE_SECOND_SECONDS", 1.0)  # the short bucket's length
 
 TULAERP_BASE_URL = env_str(
     "TULAERP_BASE_URL",
@@ -244,3 +246,20 @@ TULAERP_REFRESH_FIRST_SECONDS = env_float("TULAERP_REFRESH_FIRST_SECONDS", 10.0 
 TULAERP_REFRESH_MAX_INTERVAL_SECONDS = env_float("TULAERP_REFRESH_MAX_INTERVAL_SECONDS", 86400.0)
 TULAERP_REFRESH_MAX_AGE_DAYS = env_int("TULAERP_REFRESH_MAX_AGE_DAYS", 60)
 TULAERP_REFRESH_PER_MINUTE = env_int("TULAERP_REFRESH_PER_MINUTE", 60)
+
+# --- API (/api/v1/) --------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "orders.api.authentication.BearerTokenAuthentication",  # first: its header makes "no credentials" a 401
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["orders.api.parsers.DecimalJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "orders.api.parsers.DecimalJSONRenderer",
+        *(["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
+    ],
+    "EXCEPTION_HANDLER": "orders.api.exceptions.api_exception_handler",
+    "COERCE_DECIMAL_TO_STRING": False,  # money is a JSON number; the renderer writes Decimal exactly
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}

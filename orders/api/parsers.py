@@ -1,0 +1,57 @@
+"""Decimal-exact JSON in both directions: `72.00` is read as Decimal("72.00") and written back as `72.00`.
+
+DRF's own JSON goes through float on the way in and out (72.00 → 72.0), which would blur money; these use
+orders.integrations.jsonutil, the same codec the outbox uses for the external APIs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import IO, Any
+
+from django.conf import settings
+from django.utils.functional import Promise
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import BaseParser
+from rest_framework.renderers import JSONRenderer
+
+from orders.integrations import jsonutil
+
+
+class DecimalJSONParser(BaseParser):
+    media_type = "application/json"
+
+    def parse(self, stream: IO[bytes], media_type: str | None = None, parser_context: Mapping | None = None) -> Any:
+        encoding = (parser_context or {}).get("encoding") or settings.DEFAULT_CHARSET
+        try:
+            return jsonutil.loads(stream.read().decode(encoding))
+        except ValueError as exc:  # also UnicodeDecodeError and JSONDecodeError
+            raise ParseError(f"The body is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise ParseError("The body is not valid JSON: nested too deeply.") from None
+
+
+class DecimalJSONRenderer(JSONRenderer):
+    def render(
+        self, data: Any, accepted_media_type: str | None = None, renderer_context: Mapping | None = None
+    ) -> bytes:
+        if data is None:
+            return b""
+        return jsonutil.dumps(_jsonable(data)).encode()
+
+
+def _jsonable(value: Any) -> Any:
+    """What jsonutil accepts. An exception while rendering would escape the API's error handler as an HTML
+    500, so the few types DRF may produce besides ours are converted rather than refused."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float):
+        # Our money is Decimal; a float here (a throttle's wait, say) is written as its shortest repr.
+        return Decimal(repr(value)) if math.isfinite(value) else None
+    if isinstance(value, Promise):
+        return str(value)  # lazy translations
+    return value

@@ -1,0 +1,75 @@
+"""API views: read the request, call one service, shape the answer. Errors go to api_exception_handler."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_not_required
+from rest_framework import status
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from orders import selectors
+from orders.api.exceptions import ApiDomainError
+from orders.api.permissions import RolePermission
+from orders.api.serializers import (
+    CimcloudImportQuerySerializer,
+    OrderSerializer,
+    cimcloud_error_paths,
+    order_api_path,
+)
+from orders.errors import Conflict, InvalidInput
+from orders.integrations.parsing import cimcloud_import
+from orders.models import Channel
+from orders.services.context import Actor
+from orders.services.orders import order_import
+
+
+class ApiView(APIView):
+    """Base of every API view: role permissions, and outside the site's login redirect."""
+
+    permission_classes = (RolePermission,)
+
+    @classmethod
+    def as_view(cls, **initkwargs: Any):
+        # DRF authenticates API requests itself and answers 401 JSON; LoginRequiredMiddleware must not redirect.
+        return login_not_required(super().as_view(**initkwargs))
+
+
+class CimcloudImportView(ApiView):
+    """POST an order in CIMcloud OrderPassthrough shape: created and submitted (or kept a draft) at once."""
+
+    def post(self, request: Request) -> Response:
+        query = CimcloudImportQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = cimcloud_import(request.data)
+        try:
+            order = order_import(
+                actor=Actor.from_request(request, channel=Channel.API),
+                data=data,
+                submit=not query.validated_data["draft"],
+                destinations=query.validated_data["destinations"],
+            )
+        except InvalidInput as exc:
+            # The service names our fields; the sender knows the ones in its body.
+            raise InvalidInput(exc.message, field_errors=cimcloud_error_paths(exc.field_errors)) from exc
+        except Conflict as exc:
+            existing = selectors.order_number_existing(number=data.order_number) or data.order_number
+            raise ApiDomainError(exc, existing_url=order_api_path(existing)) from exc
+        body = OrderSerializer(selectors.order_api_detail(order_id=order.pk)).data
+        return Response(body, status=status.HTTP_201_CREATED, headers={"Location": body["url"]})
+
+
+class NotFoundView(ApiView):
+    """Any other path under the API: a JSON 404 instead of the site's HTML page."""
+
+    permission_classes = (IsAuthenticated,)  # a 404 whatever the role; a 401 without credentials
+
+    def _not_found(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        hint = "" if request.path.endswith("/") else " API paths end with a slash."
+        raise NotFound(f"There is no API endpoint at {request.path}.{hint}")
+
+    get = post = put = patch = delete = _not_found

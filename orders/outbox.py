@@ -1,0 +1,713 @@
+"""The outbox engine: claim due messages, pace the destination, send, record the attempt, decide what is next.
+
+The `outbox_worker` command runs `Worker`: one thread per destination (a hung TulaERP never holds up CIMcloud)
+and one for the fulfilment refresh. Nothing here holds a database lock or transaction across an HTTP call:
+claims, slot reservations and completions are each their own short transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import random
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from orders.integrations import jsonutil
+from orders.integrations.cimcloud import CimcloudClient
+from orders.integrations.errors import (
+    AmbiguousError,
+    ConfigurationError,
+    IntegrationError,
+    NotFoundError,
+    PermanentError,
+    RetryableError,
+)
+from orders.integrations.http import CallRecord
+from orders.integrations.parsing import tulaerp_shipments
+from orders.integrations.tulaerp import TulaerpClient
+from orders.models import (
+    AttentionReason,
+    DeliveryAttempt,
+    Destination,
+    DestinationState,
+    EventKind,
+    FulfilmentPoll,
+    MessageState,
+    Order,
+    OrderState,
+    OutboxMessage,
+    WorkerHeartbeat,
+)
+from orders.services.context import Actor, record_event
+from orders.services.shipments import apply_shipments
+
+log = logging.getLogger("orders.outbox")
+REFRESH = "tulaerp_refresh"  # the DestinationState row that paces fulfilment polls
+FAR_FUTURE = timedelta(days=365 * 100)
+
+
+# --- Retry policy ------------------------------------------------------------------------------------------
+
+
+def next_delay(attempts: int, retry_after: float | None, rng: random.Random = random._inst) -> float:
+    """Seconds until the next attempt: exponential backoff with full jitter; a wait the server asked for wins."""
+    if retry_after is not None and retry_after > 0:
+        return retry_after
+    ceiling = min(
+        settings.OUTBOX_BACKOFF_CAP_SECONDS,
+        settings.OUTBOX_BACKOFF_BASE_SECONDS * settings.OUTBOX_BACKOFF_FACTOR ** max(attempts - 1, 0),
+    )
+    return rng.uniform(0, ceiling)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one attempt means for its message."""
+
+    state: str  # sent, retry_scheduled, needs_attention
+    label: str  # recorded on the attempt: sent, retry, needs_attention, paused
+    reason: str = ""
+    message: str = ""
+    delay: float = 0.0
+    result: dict | None = None  # stored on the message: JSON-safe facts (ids, counts)
+    body: dict | None = None  # TulaERP's whole answer, for its shipments; not stored
+
+
+def classify(exc: Exception, *, destination: str, attempts: int, age: timedelta) -> Outcome:
+    """The one place that turns an error into the next step (pages and tests read the same words)."""
+    if isinstance(exc, ConfigurationError):
+        return Outcome(
+            MessageState.RETRY_SCHEDULED, "paused", message=str(exc), delay=settings.OUTBOX_CONFIG_PAUSE_SECONDS
+        )
+    if isinstance(exc, PermanentError):
+        return Outcome(MessageState.NEEDS_ATTENTION, "needs_attention", AttentionReason.PERMANENT, str(exc))
+    if isinstance(exc, AmbiguousError) and not _idempotent(destination):
+        return Outcome(
+            MessageState.NEEDS_ATTENTION,
+            "needs_attention",
+            AttentionReason.AMBIGUOUS,
+            f"{exc} — check in {Destination(destination).label} whether the order arrived, then mark it "
+            "as sent or retry.",
+        )
+    if isinstance(exc, RetryableError | AmbiguousError):
+        delay = next_delay(attempts, getattr(exc, "retry_after", None))
+        if (age + timedelta(seconds=delay)).total_seconds() > settings.OUTBOX_MAX_AGE_SECONDS:
+            return Outcome(
+                MessageState.NEEDS_ATTENTION,
+                "needs_attention",
+                AttentionReason.EXHAUSTED,
+                f"Still failing after {attempts} attempts: {exc}",
+            )
+        return Outcome(MessageState.RETRY_SCHEDULED, "retry", message=str(exc), delay=delay)
+    return Outcome(
+        MessageState.NEEDS_ATTENTION, "needs_attention", AttentionReason.INTERNAL, f"{type(exc).__name__}: {exc}"
+    )
+
+
+def _idempotent(destination: str) -> bool:
+    return settings.CIMCLOUD_IDEMPOTENT if destination == Destination.CIMCLOUD else settings.TULAERP_IDEMPOTENT
+
+
+# --- Pacing, pauses and the breaker (shared by every worker through DestinationState) -----------------------
+
+
+def _limits(destination: str) -> tuple[int, float, int, float] | None:
+    """(calls per short bucket, its seconds, calls per window, window seconds), or None when unlimited."""
+    if not settings.OUTBOX_PACING:
+        return None
+    if destination == Destination.CIMCLOUD:
+        return (
+            settings.CIMCLOUD_RATE_PER_SECOND,
+            settings.CIMCLOUD_RATE_SECOND_SECONDS,
+            settings.CIMCLOUD_RATE_PER_WINDOW,
+            settings.CIMCLOUD_RATE_WINDOW_SECONDS,
+        )
+    if destination == REFRESH:
+        return (settings.TULAERP_REFRESH_PER_MINUTE, 60.0, settings.TULAERP_REFRESH_PER_MINUTE, 60.0)
+    return None
+
+
+def _state_for_update(destination: str) -> DestinationState:
+    DestinationState.objects.get_or_create(destination=destination)
+    return DestinationState.objects.select_for_update().get(destination=destination)
+
+
+def reserve_slot(destination: str) -> float:
+    """Take one call's slot of the destination's budget: 0 when granted, else the seconds to wait.
+
+    A short transaction of its own, committed before the call is made; no lock is held across HTTP.
+    """
+    limits = _limits(destination)
+    with transaction.atomic(durable=True):
+        state = _state_for_update(destination)
+        now = timezone.now()
+        for until in (state.paused_until, state.breaker_open_until):
+            if until and until > now:
+                return (until - now).total_seconds()
+        if limits:
+            per_bucket, bucket_seconds, per_window, window_seconds = limits
+            if state.window_resets_at is None or now >= state.window_resets_at:
+                state.window_started_at, state.window_resets_at, state.window_calls = (
+                    now,
+                    now + timedelta(seconds=window_seconds),
+                    0,
+                )
+            if state.window_calls >= (state.window_limit or per_window):
+                return (state.window_resets_at - now).total_seconds()
+            # The server anchors its one-second bucket at the first call it sees; keep a margin behind it.
+            bucket = timedelta(seconds=bucket_seconds + settings.OUTBOX_RATE_MARGIN_SECONDS)
+            if state.second_started_at is None or now >= state.second_started_at + bucket:
+                state.second_started_at, state.second_calls = now, 0
+            if state.second_calls >= per_bucket:
+                return (state.second_started_at + bucket - now).total_seconds()
+            state.window_calls += 1
+            state.second_calls += 1
+        state.last_call_at = now
+        state.save()
+    return 0.0
+
+
+def wait_for_slot(destination: str, stop: threading.Event) -> bool:
+    """Block until a slot is granted (True) or the worker is stopping (False)."""
+    while not stop.is_set():
+        wait = reserve_slot(destination)
+        if wait <= 0:
+            return True
+        stop.wait(min(wait, 1.0))
+    return False
+
+
+def after_call(destination: str, record: CallRecord) -> None:
+    """Reconcile with what the server said about its budget (the server wins); a 429 pauses the destination."""
+    rate = record.rate
+    if rate is None and record.status != 429:
+        return
+    with transaction.atomic(durable=True):
+        state = _state_for_update(destination)
+        now = timezone.now()
+        if rate is not None and rate.limit is not None and rate.remaining is not None:
+            state.window_limit = rate.limit
+            state.window_calls = max(state.window_calls, rate.limit - rate.remaining)
+            if rate.reset_seconds is not None:
+                state.window_resets_at = now + timedelta(seconds=rate.reset_seconds)
+        if record.status == 429:
+            wait = _retry_after(record) or (rate.reset_seconds if rate and rate.reset_seconds else 1.0)
+            state.paused_until = max(state.paused_until or now, now + timedelta(seconds=wait))
+            state.pause_reason = f"Rate limited (429): waiting {wait:.1f} s as the server asked."
+        state.save()
+
+
+def _retry_after(record: CallRecord) -> float | None:
+    from orders.integrations.errors import retry_after_seconds
+
+    return retry_after_seconds({"retry-after": _header(record, "retry-after")}, status=429)
+
+
+def _header(record: CallRecord, name: str) -> str | None:
+    return (getattr(record, "headers", None) or {}).get(name)
+
+
+def record_health(destination: str, *, ok: bool, reason: str = "") -> None:
+    """Feed the breaker: it opens at N consecutive failures or a failure ratio over the last 20 attempts."""
+    with transaction.atomic(durable=True):
+        state = _state_for_update(destination)
+        now = timezone.now()
+        state.recent_outcomes = (state.recent_outcomes + ("1" if ok else "0"))[-20:]
+        state.consecutive_failures = 0 if ok else state.consecutive_failures + 1
+        if ok:
+            state.last_success_at = now
+        window = state.recent_outcomes
+        ratio_open = len(window) == 20 and window.count("0") / 20 >= settings.OUTBOX_BREAKER_RATIO
+        if not ok and (state.consecutive_failures >= settings.OUTBOX_BREAKER_CONSECUTIVE or ratio_open):
+            state.breaker_open_until = now + timedelta(seconds=settings.OUTBOX_BREAKER_COOLDOWN_SECONDS)
+            state.breaker_reason = f"{state.consecutive_failures} failures in a row; last: {reason}"[:300]
+            log.warning("breaker open destination=%s reason=%s", destination, state.breaker_reason)
+        state.save()
+
+
+def pause_for_configuration(destination: str, message: str) -> None:
+    """A rejected credential pauses the destination and leaves its messages queued (a rotated password must not
+    push hundreds of messages into needs_attention); after the pause, the next call tries again."""
+    with transaction.atomic(durable=True):
+        state = _state_for_update(destination)
+        if state.paused_by_hand:
+            return
+        state.paused_until = timezone.now() + timedelta(seconds=settings.OUTBOX_CONFIG_PAUSE_SECONDS)
+        state.pause_reason = f"Configuration: {message}"[:300]
+        state.save()
+    log.error("destination paused for configuration destination=%s reason=%s", destination, message)
+
+
+def claim_probe(destination: str) -> bool:
+    """After the breaker's cool-off, exactly one worker wins the right to probe; the others keep waiting."""
+    now = timezone.now()
+    cooldown = timedelta(seconds=settings.OUTBOX_BREAKER_COOLDOWN_SECONDS)
+    return bool(
+        DestinationState.objects.filter(destination=destination, breaker_open_until__lte=now).update(
+            breaker_open_until=now + cooldown
+        )
+    )
+
+
+def close_breaker(destination: str) -> None:
+    DestinationState.objects.filter(destination=destination).update(
+        breaker_open_until=None, breaker_reason="", consecutive_failures=0, recent_outcomes=""
+    )
+
+
+# --- Claim and complete ------------------------------------------------------------------------------------
+
+
+def claim(*, destination: str, worker: str, limit: int) -> list[OutboxMessage]:
+    """Lease up to `limit` due messages, highest priority first, and commit the lease before any HTTP.
+
+    PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED, so concurrent workers take different rows. SQLite: the
+    IMMEDIATE transaction holds the write lock; the UPDATE repeats the due condition, so it is safe either way.
+    """
+    now = timezone.now()
+    lease_until = now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
+    with transaction.atomic(durable=True):
+        due = OutboxMessage.objects.due(now).filter(destination=destination)
+        ids = list(
+            due.select_for_update(skip_locked=True)
+            .order_by("priority", "not_before", "id")
+            .values_list("id", flat=True)[:limit]
+        )
+        if not ids:
+            return []
+        due.filter(pk__in=ids).update(
+            state=MessageState.IN_FLIGHT,
+            lease_owner=worker,
+            lease_expires_at=lease_until,
+            lease_token=F("lease_token") + 1,
+            updated_at=now,
+        )
+        return list(
+            OutboxMessage.objects.filter(pk__in=ids, lease_owner=worker, state=MessageState.IN_FLIGHT)
+            .select_related("order")
+            .order_by("priority", "not_before", "id")
+        )
+
+
+def release(message: OutboxMessage) -> None:
+    """Hand an unsent message back (worker stopping); fenced like any completion."""
+    OutboxMessage.objects.filter(pk=message.pk, lease_token=message.lease_token, state=MessageState.IN_FLIGHT).update(
+        state=MessageState.RETRY_SCHEDULED, lease_owner="", lease_expires_at=None, updated_at=timezone.now()
+    )
+
+
+def extend_lease(message: OutboxMessage) -> bool:
+    until = timezone.now() + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
+    updated = OutboxMessage.objects.filter(
+        pk=message.pk, lease_token=message.lease_token, state=MessageState.IN_FLIGHT
+    ).update(lease_expires_at=until)
+    if updated:
+        message.lease_expires_at = until
+    return bool(updated)
+
+
+def complete(
+    message: OutboxMessage, *, worker: str, outcome: Outcome, record: CallRecord | None, started_at: datetime
+) -> bool:
+    """Record the attempt and apply its outcome in one transaction. Refused (False) when the lease was lost:
+    another worker holds the message now and its outcome must not be overwritten."""
+    now = timezone.now()
+    number = message.attempts + 1
+    with transaction.atomic(durable=True):
+        fields: dict[str, Any] = {
+            "state": outcome.state,
+            "attempts": number,
+            "lease_owner": "",
+            "lease_expires_at": None,
+            "updated_at": now,
+        }
+        order = Order.objects.select_for_update().get(pk=message.order_id)
+        if outcome.state == MessageState.SENT:
+            fields.update(sent_at=now, result=outcome.result or {}, attention_reason="", last_error="")
+            if order.state == OrderState.CANCELLED:
+                fields.update(
+                    state=MessageState.NEEDS_ATTENTION,
+                    attention_reason=AttentionReason.SENT_AFTER_CANCEL,
+                    last_error=f"{Destination(message.destination).label} accepted the order after it was "
+                    "cancelled: cancel it there by hand.",
+                )
+            if message.destination == Destination.TULAERP and outcome.result:
+                fields["external_reference"] = outcome.result.get("short_order_number", "")
+        elif outcome.state == MessageState.RETRY_SCHEDULED:
+            fields.update(not_before=now + timedelta(seconds=outcome.delay), last_error=outcome.message)
+        else:
+            fields.update(attention_reason=outcome.reason, last_error=outcome.message)
+        won = OutboxMessage.objects.filter(
+            pk=message.pk, lease_token=message.lease_token, state=MessageState.IN_FLIGHT
+        ).update(**fields)
+        _attempt(message, number, worker, record, started_at, outcome.label if won else "fenced")
+        if not won:
+            log.warning(
+                "late completion refused message=%s order=%s destination=%s attempt=%s token=%s",
+                message.pk,
+                order.order_number,
+                message.destination,
+                number,
+                message.lease_token,
+            )
+            return False
+        actor = Actor.system(worker, channel="worker")
+        label = Destination(message.destination).label
+        if outcome.state == MessageState.SENT:
+            record_event(
+                order,
+                actor,
+                EventKind.SYNC_SENT,
+                f"Sent to {label} (attempt {number}).",
+                {"destination": message.destination, "message": message.pk, "result": outcome.result},
+            )
+            if message.destination == Destination.TULAERP and outcome.result:
+                _apply_tulaerp(order, outcome.result, outcome.body or {}, actor)
+            if fields["state"] == MessageState.NEEDS_ATTENTION:
+                record_event(
+                    order,
+                    actor,
+                    EventKind.SYNC_FAILED,
+                    fields["last_error"],
+                    {"destination": message.destination, "reason": AttentionReason.SENT_AFTER_CANCEL},
+                )
+        else:
+            record_event(
+                order,
+                actor,
+                EventKind.SYNC_FAILED,
+                f"{label} attempt {number}: {outcome.message}"[:500],
+                {
+                    "destination": message.destination,
+                    "message": message.pk,
+                    "outcome": outcome.label,
+                    "reason": outcome.reason,
+                },
+            )
+    log.info(
+        "completed message=%s order=%s destination=%s attempt=%s outcome=%s",
+        message.pk,
+        order.order_number,
+        message.destination,
+        number,
+        outcome.label,
+    )
+    return True
+
+
+def _attempt(
+    message: OutboxMessage, number: int, worker: str, record: CallRecord | None, started_at: datetime, outcome: str
+) -> None:
+    DeliveryAttempt.objects.create(
+        message=message,
+        number=number,
+        started_at=started_at,
+        worker=worker,
+        lease_token=message.lease_token,
+        idempotency_key=message.idempotency_key,
+        outcome=outcome,
+        duration_ms=record.duration_ms if record else 0,
+        request_body=record.request_body if record else "",
+        response_status=record.status if record else None,
+        response_body=record.response_body if record else "",
+        error_class=(record.error_class or "") if record else "",
+        error_message=(record.error_message or "")[:2000] if record else "",
+    )
+
+
+def _apply_tulaerp(order: Order, result: dict, body: dict, actor: Actor) -> None:
+    order.tulaerp_id = result.get("id")
+    order.tulaerp_short_order_number = result.get("short_order_number") or ""
+    order.tulaerp_status = result.get("status") or ""
+    order.save(update_fields=["tulaerp_id", "tulaerp_short_order_number", "tulaerp_status"])
+    apply_shipments(order=order, actor=actor, shipments=tulaerp_shipments(body))
+    if order.tulaerp_short_order_number and not order.seeded:
+        FulfilmentPoll.objects.update_or_create(
+            order=order,
+            defaults={
+                "short_order_number": order.tulaerp_short_order_number,
+                "active": True,
+                "polls": 0,
+                "next_poll_at": timezone.now() + timedelta(seconds=settings.TULAERP_REFRESH_FIRST_SECONDS),
+            },
+        )
+
+
+# --- Sending -------------------------------------------------------------------------------------------------
+
+
+class Sender:
+    """One destination's client, with the pacing hooks around every call it makes."""
+
+    def __init__(self, destination: str, stop: threading.Event) -> None:
+        self.destination = destination
+        self.stop = stop
+        hooks = {"before_call": self._before_call, "after_call": lambda record: after_call(destination, record)}
+        factory = CimcloudClient if destination == Destination.CIMCLOUD else TulaerpClient
+        self._factory: Callable[[], Any] = lambda: factory.from_settings(**hooks)
+        self._client = None
+
+    @property
+    def client(self):
+        if self._client is None:
+            self._client = self._factory()  # ConfigurationError when settings are missing
+        return self._client
+
+    def _before_call(self, kind: str) -> None:
+        if not wait_for_slot(self.destination, self.stop):
+            raise RetryableError("Worker stopping before the call was made.")
+
+    def send(self, payload: dict) -> tuple[Outcome, CallRecord]:
+        result = self.client.post_order(payload)
+        if self.destination == Destination.CIMCLOUD:
+            facts = {
+                "action": result.action,
+                "queued": result.queued,
+                "imported": result.imported_records,
+                "updated": result.updated_records,
+                "message": result.message,
+            }
+            return Outcome(MessageState.SENT, "sent", result=facts), result.record
+        facts = {
+            "id": result.id,
+            "short_order_number": result.short_order_number,
+            "status": result.status,
+            "created": result.created,
+        }
+        return Outcome(MessageState.SENT, "sent", result=facts, body=result.body), result.record
+
+    def probe(self) -> None:
+        if self.destination == Destination.CIMCLOUD:
+            self.client.canary()
+        else:
+            with contextlib.suppress(NotFoundError):  # an answer at all means the service is up
+                self.client.get_order("probe-0")
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+
+def deliver(message: OutboxMessage, sender: Sender, *, worker: str) -> bool:
+    """Send one claimed message and complete it. Never raises for a bad message: the drain goes on."""
+    started = timezone.now()
+    record = None
+    try:
+        worst_case = timedelta(seconds=settings.HTTP_CONNECT_TIMEOUT + settings.HTTP_READ_TIMEOUT + 1)
+        if message.lease_expires_at - started < worst_case and not extend_lease(message):
+            return False  # the lease was lost meanwhile: another worker owns the message now
+        outcome, record = sender.send(jsonutil.loads(message.payload))
+        record_health(message.destination, ok=True)
+    except Exception as exc:
+        record = getattr(exc, "record", None)
+        outcome = classify(
+            exc, destination=message.destination, attempts=message.attempts + 1, age=started - message.created_at
+        )
+        if isinstance(exc, ConfigurationError):
+            pause_for_configuration(message.destination, str(exc))
+        elif isinstance(exc, RetryableError | AmbiguousError):
+            record_health(message.destination, ok=False, reason=str(exc))
+        if not isinstance(exc, IntegrationError):
+            log.exception("internal error message=%s destination=%s", message.pk, message.destination)
+    return complete(message, worker=worker, outcome=outcome, record=record, started_at=started)
+
+
+# --- The fulfilment refresh -------------------------------------------------------------------------------
+
+
+def claim_polls(*, worker: str, limit: int) -> list[FulfilmentPoll]:
+    now = timezone.now()
+    with transaction.atomic(durable=True):
+        due = FulfilmentPoll.objects.filter(active=True, next_poll_at__lte=now)
+        ids = list(
+            due.select_for_update(skip_locked=True).order_by("next_poll_at").values_list("id", flat=True)[:limit]
+        )
+        # Push them out of reach of other workers while this one asks TulaERP.
+        due.filter(pk__in=ids).update(next_poll_at=now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS))
+        return list(FulfilmentPoll.objects.filter(pk__in=ids).select_related("order"))
+
+
+def refresh(poll: FulfilmentPoll, sender: Sender, *, worker: str) -> None:
+    """Ask TulaERP about one sent order; upsert its shipments; back off up to daily; stop when it is done."""
+    actor = Actor.system(worker, channel="worker")
+    now = timezone.now()
+    order = poll.order
+    if (
+        order.state == OrderState.CANCELLED
+        or order.fulfilment_state == "delivered"
+        or now - poll.started_at > timedelta(days=settings.TULAERP_REFRESH_MAX_AGE_DAYS)
+    ):
+        FulfilmentPoll.objects.filter(pk=poll.pk).update(active=False)
+        return
+    if not wait_for_slot(REFRESH, sender.stop):
+        return
+    try:
+        result = sender.client.get_order(poll.short_order_number)
+    except NotFoundError as exc:
+        with transaction.atomic(durable=True):
+            FulfilmentPoll.objects.filter(pk=poll.pk).update(
+                active=False, attention_reason=f"TulaERP answers 404 for {poll.short_order_number}: {exc}"[:200]
+            )
+            record_event(
+                order,
+                actor,
+                EventKind.SYNC_FAILED,
+                f"TulaERP no longer knows order {poll.short_order_number}; check it there.",
+                {"destination": Destination.TULAERP, "reason": "not_found"},
+            )
+        return
+    except Exception as exc:  # try again later; one bad poll never stops the loop
+        log.warning("refresh failed order=%s error=%s", order.order_number, exc)
+        _reschedule(poll, now)
+        return
+    with transaction.atomic(durable=True):
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        if result.status and result.status != order.tulaerp_status:
+            order.tulaerp_status = result.status
+            order.save(update_fields=["tulaerp_status"])
+        apply_shipments(order=order, actor=actor, shipments=tulaerp_shipments(result.body or {}))
+        if order.fulfilment_state == "delivered":
+            FulfilmentPoll.objects.filter(pk=poll.pk).update(active=False, last_polled_at=now, polls=F("polls") + 1)
+        else:
+            _reschedule(poll, now)
+
+
+def _reschedule(poll: FulfilmentPoll, now: datetime) -> None:
+    interval = min(
+        settings.TULAERP_REFRESH_MAX_INTERVAL_SECONDS, settings.TULAERP_REFRESH_FIRST_SECONDS * 2 ** min(poll.polls, 20)
+    )
+    FulfilmentPoll.objects.filter(pk=poll.pk).update(
+        next_poll_at=now + timedelta(seconds=interval), last_polled_at=now, polls=F("polls") + 1
+    )
+
+
+# --- The worker ----------------------------------------------------------------------------------------------
+
+
+class Worker:
+    def __init__(self, *, destinations: list[str] | None = None, refresh: bool = True) -> None:
+        self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.stop = threading.Event()
+        self.destinations = destinations or list(Destination.values)
+        self.refresh = refresh
+        self.started_at = timezone.now()
+
+    def run(self) -> None:
+        threads = [
+            threading.Thread(target=self._drain, args=(d,), name=f"outbox-{d}", daemon=True) for d in self.destinations
+        ]
+        if self.refresh:
+            threads.append(threading.Thread(target=self._refresh_loop, name="outbox-refresh", daemon=True))
+        for thread in threads:
+            thread.start()
+        log.info("worker %s started: %s", self.id, ", ".join(t.name for t in threads))
+        try:
+            while not self.stop.is_set():
+                self._beat()
+                self.stop.wait(settings.OUTBOX_HEARTBEAT_SECONDS)
+        finally:
+            self.stop.set()
+            for thread in threads:
+                thread.join(settings.HTTP_CONNECT_TIMEOUT + settings.HTTP_READ_TIMEOUT + 5)
+            WorkerHeartbeat.objects.filter(worker=self.id).delete()
+            connection.close()
+            log.info("worker %s stopped", self.id)
+
+    def _beat(self) -> None:
+        try:
+            close_old_connections()
+            now = timezone.now()
+            WorkerHeartbeat.objects.update_or_create(
+                worker=self.id,
+                defaults={
+                    "hostname": socket.gethostname(),
+                    "pid": os.getpid(),
+                    "started_at": self.started_at,
+                    "beat_at": now,
+                },
+            )
+        except Exception:
+            log.exception("heartbeat failed; retrying")
+
+    def _drain(self, destination: str) -> None:
+        sender = Sender(destination, self.stop)
+        try:
+            while not self.stop.is_set():
+                try:
+                    close_old_connections()
+                    if not self._drain_once(destination, sender):
+                        self.stop.wait(settings.OUTBOX_POLL_SECONDS)
+                except Exception:  # the loop never dies on one bad row or a lost connection
+                    log.exception("outbox loop error destination=%s", destination)
+                    connection.close()
+                    self.stop.wait(1.0)
+        finally:
+            sender.close()
+            connection.close()
+
+    def _drain_once(self, destination: str, sender: Sender) -> bool:
+        """Claim and deliver one batch; False when there was nothing to do."""
+        if self._probe_if_due(destination, sender):
+            return True
+        state = DestinationState.objects.filter(destination=destination).first()
+        now = timezone.now()
+        if state and any(until and until > now for until in (state.paused_until, state.breaker_open_until)):
+            return False
+        # Claim only what can be sent before the leases run out: a paced destination sends at its own rate.
+        limit = 1 if _limits(destination) else settings.OUTBOX_BATCH_SIZE
+        batch = claim(destination=destination, worker=self.id, limit=limit)
+        for index, message in enumerate(batch):
+            if self.stop.is_set():
+                for rest in batch[index:]:
+                    release(rest)
+                break
+            deliver(message, sender, worker=self.id)
+        return bool(batch)
+
+    def _probe_if_due(self, destination: str, sender: Sender) -> bool:
+        state = DestinationState.objects.filter(destination=destination).first()
+        if not state or not state.breaker_open_until or state.breaker_open_until > timezone.now():
+            return False
+        if not claim_probe(destination):
+            return False
+        try:
+            if wait_for_slot(destination, self.stop):
+                sender.probe()
+                close_breaker(destination)
+                log.info("breaker closed destination=%s", destination)
+        except Exception as exc:
+            log.warning("probe failed destination=%s error=%s", destination, exc)
+        return True
+
+    def _refresh_loop(self) -> None:
+        sender = Sender(Destination.TULAERP, self.stop)
+        try:
+            while not self.stop.is_set():
+                try:
+                    close_old_connections()
+                    polls = claim_polls(worker=self.id, limit=5)
+                    for poll in polls:
+                        if self.stop.is_set():
+                            break
+                        refresh(poll, sender, worker=self.id)
+                    if not polls:
+                        self.stop.wait(max(settings.OUTBOX_POLL_SECONDS, 1.0))
+                except Exception:
+                    log.exception("refresh loop error")
+                    connection.close()
+                    self.stop.wait(1.0)
+        finally:
+            sender.close()
+            connection.close()
