@@ -190,33 +190,28 @@ def wait_for_slot(destination: str, stop: threading.Event) -> bool:
 
 
 def after_call(destination: str, record: CallRecord) -> None:
-    """Reconcile with what the server said about its budget (the server wins); a 429 pauses the destination."""
+    """Reconcile our count with what the server says about its budget: the server wins."""
     rate = record.rate
-    if rate is None and record.status != 429:
+    if rate is None or rate.limit is None or rate.remaining is None:
         return
     with transaction.atomic(durable=True):
         state = _state_for_update(destination)
-        now = timezone.now()
-        if rate is not None and rate.limit is not None and rate.remaining is not None:
-            state.window_limit = rate.limit
-            state.window_calls = max(state.window_calls, rate.limit - rate.remaining)
-            if rate.reset_seconds is not None:
-                state.window_resets_at = now + timedelta(seconds=rate.reset_seconds)
-        if record.status == 429:
-            wait = _retry_after(record) or (rate.reset_seconds if rate and rate.reset_seconds else 1.0)
-            state.paused_until = max(state.paused_until or now, now + timedelta(seconds=wait))
-            state.pause_reason = f"Rate limited (429): waiting {wait:.1f} s as the server asked."
+        state.window_limit = rate.limit
+        state.window_calls = max(state.window_calls, rate.limit - rate.remaining)
+        if rate.reset_seconds is not None:
+            state.window_resets_at = timezone.now() + timedelta(seconds=rate.reset_seconds)
         state.save()
 
 
-def _retry_after(record: CallRecord) -> float | None:
-    from orders.integrations.errors import retry_after_seconds
-
-    return retry_after_seconds({"retry-after": _header(record, "retry-after")}, status=429)
-
-
-def _header(record: CallRecord, name: str) -> str | None:
-    return (getattr(record, "headers", None) or {}).get(name)
+def pause_for_rate_limit(destination: str, seconds: float) -> None:
+    """A 429 pauses the whole destination for as long as the server asked, for every worker."""
+    with transaction.atomic(durable=True):
+        state = _state_for_update(destination)
+        until = timezone.now() + timedelta(seconds=seconds)
+        if state.paused_until is None or state.paused_until < until:
+            state.paused_until = until
+            state.pause_reason = f"Rate limited (429): waiting {seconds:.1f} s as the server asked."
+            state.save()
 
 
 def record_health(destination: str, *, ok: bool, reason: str = "") -> None:
@@ -418,10 +413,10 @@ def _attempt(
         lease_token=message.lease_token,
         idempotency_key=message.idempotency_key,
         outcome=outcome,
-        duration_ms=record.duration_ms if record else 0,
-        request_body=record.request_body if record else "",
+        duration_ms=(record.duration_ms or 0) if record else 0,
+        request_body=(record.request_body or "") if record else "",
         response_status=record.status if record else None,
-        response_body=record.response_body if record else "",
+        response_body=(record.response_body or "") if record else "",
         error_class=(record.error_class or "") if record else "",
         error_message=(record.error_message or "")[:2000] if record else "",
     )
@@ -517,6 +512,8 @@ def deliver(message: OutboxMessage, sender: Sender, *, worker: str) -> bool:
         )
         if isinstance(exc, ConfigurationError):
             pause_for_configuration(message.destination, str(exc))
+        elif isinstance(exc, RetryableError) and exc.status == 429:
+            pause_for_rate_limit(message.destination, exc.retry_after or 1.0)
         elif isinstance(exc, RetryableError | AmbiguousError):
             record_health(message.destination, ok=False, reason=str(exc))
         if not isinstance(exc, IntegrationError):

@@ -12,7 +12,7 @@ from orders import services
 from orders.models import Customer, Order
 from orders.services import Actor, LineInput
 
-pytest_plugins = ["tests.sim_fixtures"]
+pytest_plugins = ["tests.sim_fixtures", "tests.worker_fixtures"]
 
 
 def _on_postgres() -> bool:

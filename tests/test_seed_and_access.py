@@ -105,6 +105,12 @@ def test_every_url_needs_login(client):
     assert len(paths) > 20  # the admin's and ours
     for path in paths:
         response = client.get(path)
+        if path.startswith("/api/"):
+            assert response.status_code == 401 and response["Content-Type"] == "application/json", path
+            continue
+        if path == "/healthz":
+            assert response.status_code in (200, 503) and set(response.json()) <= {"status", "reasons"}
+            continue
         if path in OPEN_PATHS or path.startswith("/admin/login") or path.startswith("/accounts/"):
             continue
         assert response.status_code == 302, path

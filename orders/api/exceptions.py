@@ -68,7 +68,8 @@ def api_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Respons
         response = _api_response(exc)
     else:
         view = context.get("view")
-        logger.exception("Unhandled error in API view %s", type(view).__name__ if view else "?")
+        # exc_info=exc, not logger.exception(): the handler may be called outside the `except` block.
+        logger.error("Unhandled error in API view %s", type(view).__name__ if view else "?", exc_info=exc)
         response = Response(
             _body("server_error", "Something went wrong on our side. It has been logged; please try again later."),
             status=status.HTTP_500_INTERNAL_SERVER_ERROR,

@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from django.urls import get_script_prefix
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from orders.integrations.payloads import CIMCLOUD_HEADER_FIELDS
 from orders.models import CUSTOMER_SNAPSHOT_FIELDS, SHIP_TO_SNAPSHOT_FIELDS, Destination, Order, OrderLine
@@ -24,7 +25,13 @@ def order_api_path(order_number: str) -> str:
 # --- Requests -------------------------------------------------------------------------------------------------
 
 
-class QueryBooleanField(serializers.Field):
+class QueryParamField(serializers.Field):
+    def get_value(self, dictionary: Any) -> Any:
+        # Given but empty (`?draft=`) is a mistake to report, not "use the default" as DRF reads HTML forms.
+        return dictionary.get(self.field_name, empty)
+
+
+class QueryBooleanField(QueryParamField):
     """true/false/1/0 (any case) and nothing else: DRF's BooleanField also takes yes/on/…, too loose for a flag
     that decides whether an order is sent."""
 
@@ -42,7 +49,7 @@ class QueryBooleanField(serializers.Field):
         return value
 
 
-class DestinationListField(serializers.Field):
+class DestinationListField(QueryParamField):
     """A comma-separated list of destinations: `tulaerp`, `cimcloud,tulaerp`."""
 
     default_error_messages = {
@@ -69,8 +76,11 @@ class CimcloudImportQuerySerializer(serializers.Serializer):
     destinations = DestinationListField(required=False, default=None)
 
 
-# Our field names (as services report errors) → the OrderPassthrough path the sender used.
+# Our field names (as services report errors) → the OrderPassthrough path the sender used. With update_master the
+# service validates our Customer first and reports its bare field names (`zip`); a name that is also a header
+# field (`ship_method`) is left to the header.
 _CIMCLOUD_PATHS: dict[str, str] = {
+    **{key: f"customer.{key}" for key in CUSTOMER_SNAPSHOT_FIELDS if key not in CIMCLOUD_HEADER_FIELDS},
     **{column: f"customer.{key}" for key, column in CUSTOMER_SNAPSHOT_FIELDS.items()},
     **{column: f"shipping_address.{key}" for key, column in SHIP_TO_SNAPSHOT_FIELDS.items()},
     "update_master": "customer.update_master",
@@ -107,7 +117,10 @@ def _money(max_digits: int | None = 13) -> serializers.DecimalField:
 def _block_serializer(name: str, keys_to_columns: dict[str, str]) -> type[serializers.Serializer]:
     """A read-only block with CIMcloud's key names over the order's snapshot columns (built from the same
     mapping the import uses, so the two cannot drift apart)."""
-    fields = {key: serializers.ReadOnlyField(source=column) for key, column in keys_to_columns.items()}
+    fields = {
+        key: serializers.ReadOnlyField(**({} if key == column else {"source": column}))
+        for key, column in keys_to_columns.items()
+    }
     return type(name, (serializers.Serializer,), fields)
 
 

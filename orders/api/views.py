@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
+from django.http import HttpResponseBase
 from rest_framework import status
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
@@ -34,7 +36,7 @@ class ApiView(APIView):
     permission_classes = (RolePermission,)
 
     @classmethod
-    def as_view(cls, **initkwargs: Any):
+    def as_view(cls, **initkwargs: Any) -> Callable[..., HttpResponseBase]:
         # DRF authenticates API requests itself and answers 401 JSON; LoginRequiredMiddleware must not redirect.
         return login_not_required(super().as_view(**initkwargs))
 
