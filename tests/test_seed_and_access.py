@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from orders.models import Customer, Order, OrderEvent, Package
+from orders.models import Customer, DeliveryAttempt, MessageState, Order, OrderEvent, OutboxMessage, Package
 from orders.roles import ADMIN, OPERATOR, VIEWER, role_of
 
 OPEN_PATHS = {"/accounts/login/"}
@@ -52,6 +52,14 @@ def test_seed_demo_is_idempotent_and_prints_the_login(settings, password_file):
     states = set(Order.objects.values_list("state", flat=True))
     assert {"submitted", "cancelled"} <= states
     assert Package.objects.exclude(tracking_number1="").exists()
+    # History, not work: delivered messages with one seeded attempt each, a few left for the worker.
+    pending = OutboxMessage.objects.filter(state=MessageState.PENDING)
+    assert 1 <= pending.count() <= 5
+    assert 2 <= OutboxMessage.objects.filter(state=MessageState.NEEDS_ATTENTION).count() <= 3
+    assert not DeliveryAttempt.objects.filter(seeded=False).exists()
+    sent = OutboxMessage.objects.filter(state=MessageState.SENT)
+    assert sent.exists() and all(m.delivery_attempts.count() == 1 for m in sent)
+    assert not Order.objects.filter(seeded=True, outbox_messages__state=MessageState.PENDING).exists()
     user = get_user_model().objects.get(username="operator")
     assert user.check_password(password) and role_of(user) == OPERATOR
 

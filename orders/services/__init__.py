@@ -7,9 +7,17 @@ from orders.services.orders import (
     order_approve,
     order_cancel,
     order_create,
+    order_import,
     order_reject,
     order_submit,
     order_update_draft,
+)
+from orders.services.outbox import (
+    outbox_bulk_retry,
+    outbox_cancel_message,
+    outbox_mark_sent,
+    outbox_record_history,
+    outbox_retry_now,
 )
 from orders.services.shipments import PackageData, ShipmentData, ShipmentItemData, apply_shipments, shipment_upsert
 
@@ -24,11 +32,17 @@ __all__ = [
     "customer_ship_to_save",
     "customer_update",
     "order_approve",
+    "order_import",
     "order_cancel",
     "order_create",
     "order_reject",
     "order_submit",
     "order_update_draft",
+    "outbox_bulk_retry",
+    "outbox_cancel_message",
+    "outbox_mark_sent",
+    "outbox_record_history",
+    "outbox_retry_now",
     "record_event",
     "shipment_upsert",
 ]

@@ -71,8 +71,11 @@ def customer_ship_to_save(*, actor: Actor, customer_id: int, code: str, fields: 
 def upsert_customer_master(*, customer: Customer | None, values: Mapping[str, Any]) -> Customer:
     """CIMcloud's `update_master`: the customer block of an order becomes our customer record.
     Runs inside the caller's transaction (the import)."""
+    # A credit hold is ours to set (staff, audited): an inbound order may start one for a new customer but never
+    # lifts or sets it on a customer we already have.
+    keep = CUSTOMER_FIELDS - ({"credit_hold"} if customer is not None else set())
     customer = customer or Customer()
-    _assign(customer, {k: v for k, v in values.items() if k in CUSTOMER_FIELDS})
+    _assign(customer, {k: v for k, v in values.items() if k in keep})
     _clean(customer)
     customer.save()
     return customer

@@ -14,6 +14,7 @@ from orders.errors import InvalidInput, InvalidTransition
 from orders.integrations import jsonutil
 from orders.integrations.payloads import cimcloud_order_body, tulaerp_order_body
 from orders.models import (
+    DeliveryAttempt,
     Destination,
     EventKind,
     MessageKind,
@@ -174,3 +175,41 @@ def _event(message: OutboxMessage, actor: Actor, text: str) -> None:
     record_event(
         message.order, actor, EventKind.SYNC_ACTION, text, {"destination": message.destination, "message": message.pk}
     )
+
+
+def outbox_record_history(
+    *,
+    message_id: int,
+    at: datetime,
+    status: int,
+    response: str,
+    result: dict | None = None,
+    external_reference: str = "",
+    attention: tuple[str, str] | None = None,
+) -> None:
+    """Demo and generated data: record a message as already delivered (or failed, `attention` = (reason, text)),
+    with one attempt marked `seeded`. No HTTP is made; the worker never sees these messages."""
+    with transaction.atomic(durable=True):
+        message = _locked_message(message_id)
+        DeliveryAttempt.objects.create(
+            message=message,
+            number=1,
+            started_at=at,
+            duration_ms=180,
+            worker="seed",
+            seeded=True,
+            idempotency_key=message.idempotency_key,
+            request_body=message.payload,
+            response_status=status,
+            response_body=response,
+            outcome="needs_attention" if attention else "sent",
+            error_class="PermanentError" if attention else "",
+            error_message=attention[1] if attention else "",
+        )
+        message.attempts, message.created_at, message.not_before = 1, at, at
+        if attention:
+            message.state, message.attention_reason, message.last_error = (MessageState.NEEDS_ATTENTION, *attention)
+        else:
+            message.state, message.sent_at, message.result = MessageState.SENT, at, result or {}
+            message.external_reference = external_reference
+        message.save()

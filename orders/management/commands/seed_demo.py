@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from orders import services
 from orders.integrations.carriers import tracking_link
-from orders.models import Channel, Customer, Order, OrderEvent, OrderSource, OrderState
+from orders.models import AttentionReason, Channel, Customer, Destination, Order, OrderEvent, OrderSource, OrderState
 from orders.services import Actor, LineInput, PackageData, ShipmentData, ShipmentItemData
 
 PASSWORD_FILE = Path(settings.BASE_DIR) / ".demo-password"
@@ -153,11 +153,33 @@ class DemoData:
         self.now = timezone.now()
         self.next_tula_id = 10001
 
+    LIVE = 2  # the youngest submitted orders stay pending (4 messages): starting the system shows live sends
+    ATTENTION = (  # realistic failures for the outbox monitor
+        (Destination.CIMCLOUD, AttentionReason.PERMANENT, 400, "Missing required field(s): shipping_address.zip"),
+        (
+            Destination.TULAERP,
+            AttentionReason.AMBIGUOUS,
+            None,
+            "No complete answer; the request may have been applied (ReadTimeout) — check in TulaERP whether the "
+            "order arrived, then mark it as sent or retry.",
+        ),
+        (
+            Destination.CIMCLOUD,
+            AttentionReason.EXHAUSTED,
+            503,
+            "Still failing after 14 attempts: 503 Service Unavailable",
+        ),
+    )
+
     def create(self, count: int) -> None:
         customers = self._customers()
         ages = sorted((self.rng.uniform(0, 120) for _ in range(count)), reverse=True)
-        for age_days in tqdm(ages, desc="Demo orders", unit="order", file=self.stdout._out):
-            self._order(customers, timedelta(days=age_days))
+        self.live_left = self.LIVE
+        self.attention_left = list(self.ATTENTION)
+        for index, age_days in enumerate(tqdm(ages, desc="Demo orders", unit="order", file=self.stdout._out)):
+            # History, not work: all but the youngest few orders are already delivered to both systems.
+            youngest = count - index <= 12
+            self._order(customers, timedelta(days=age_days), live=youngest, attention=count - index <= 30)
 
     def _customers(self) -> list[Customer]:
         customers = []
@@ -202,7 +224,7 @@ class DemoData:
             customers.append(customer)
         return customers
 
-    def _order(self, customers: list[Customer], age: timedelta) -> None:
+    def _order(self, customers: list[Customer], age: timedelta, *, live: bool, attention: bool) -> None:
         rng = self.rng
         customer = rng.choice(customers)
         ship_tos = list(customer.ship_tos.all())
@@ -229,7 +251,7 @@ class DemoData:
             customer=customer,
             ship_to=rng.choice(ship_tos) if ship_tos else None,
             source=OrderSource.DEMO,
-            seeded=True,
+            seeded=not live,
         )
         roll = rng.random()
         if roll < 0.3 and age < timedelta(days=10):
@@ -248,9 +270,52 @@ class DemoData:
                     order = services.order_cancel(
                         actor=self.operator, order_id=order.pk, reason="Customer called to cancel."
                     )
+                elif live and self.live_left:
+                    self.live_left -= 1  # left pending: the worker sends it when the system starts
+                    self._backdate(order, age)
+                    return
+                elif attention and self.attention_left and not live:
+                    failure = self.attention_left.pop(0)
+                    self._history(order, age, failure=failure)
+                    if failure[0] == Destination.CIMCLOUD:
+                        self._fulfil(order, age)
                 else:
+                    self._history(order, age)
                     self._fulfil(order, age)
+        if live:  # not kept as live work after all: mark it as history like the rest
+            Order.objects.filter(pk=order.pk).update(seeded=True)
         self._backdate(order, age)
+
+    def _history(self, order: Order, age: timedelta, failure: tuple | None = None) -> None:
+        at = self.now - age + timedelta(minutes=2)
+        short = f"TU{self.next_tula_id:07d}"
+        for message in order.outbox_messages.all():
+            if failure and message.destination == failure[0]:
+                destination, reason, status, text = failure
+                services.outbox_record_history(
+                    message_id=message.pk,
+                    at=at,
+                    status=status or 0,
+                    response="" if status is None else f'{{"message": "{text}"}}',
+                    attention=(reason, text),
+                )
+            elif message.destination == Destination.TULAERP:
+                services.outbox_record_history(
+                    message_id=message.pk,
+                    at=at,
+                    status=201,
+                    response=f'{{"id": {self.next_tula_id}}}',
+                    result={"id": self.next_tula_id, "short_order_number": short, "status": "New", "created": True},
+                    external_reference=short,
+                )
+            else:
+                services.outbox_record_history(
+                    message_id=message.pk,
+                    at=at,
+                    status=200,
+                    response='{"action": "DataImported", "success": true, "importedRecords": 1}',
+                    result={"action": "DataImported", "queued": False, "imported": 1, "updated": 0},
+                )
 
     def _fulfil(self, order: Order, age: timedelta) -> None:
         rng = self.rng
