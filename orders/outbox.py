@@ -515,7 +515,8 @@ def deliver(message: OutboxMessage, sender: Sender, *, worker: str) -> bool:
         elif isinstance(exc, RetryableError) and exc.status == 429:
             pause_for_rate_limit(message.destination, exc.retry_after or 1.0)
         elif isinstance(exc, RetryableError | AmbiguousError):
-            record_health(message.destination, ok=False, reason=str(exc))
+            status = f" {exc.status}" if exc.status else ""
+            record_health(message.destination, ok=False, reason=f"{type(exc).__name__}{status}: {exc}")
         if not isinstance(exc, IntegrationError):
             log.exception("internal error message=%s destination=%s", message.pk, message.destination)
     return complete(message, worker=worker, outcome=outcome, record=record, started_at=started)

@@ -162,3 +162,13 @@ def submit_orders(count: int, *, customer: Customer | None = None, lines: int = 
         )
         out.append(services.order_submit(actor=actor, order_id=order.pk))
     return out
+
+
+@pytest.fixture
+def outbox_settings(settings, sim):
+    """Point this process's clients at the simulators, with the scaled timings the worker processes use."""
+    for name, value in worker_env(sim).items():
+        if name.startswith(("CIMCLOUD_", "TULAERP_", "OUTBOX_", "HTTP_")):
+            setattr(settings, name, float(value) if name in SCALED else value)
+    settings.CIMCLOUD_AUTH_MODE = "bearer"
+    return settings

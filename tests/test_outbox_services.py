@@ -1,0 +1,284 @@
+"""The outbox's rules, driven in-process: atomic submit, staff actions, breaker, pauses, fulfilment refresh."""
+
+from __future__ import annotations
+
+import io
+import threading
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
+from orders import outbox, services
+from orders.errors import InvalidInput
+from orders.models import (
+    DeliveryAttempt,
+    DestinationState,
+    FulfilmentPoll,
+    MessageState,
+    Order,
+    OrderEvent,
+    OrderState,
+    OutboxMessage,
+    Package,
+    Priority,
+    WorkerHeartbeat,
+)
+from orders.services import Actor
+from tests.worker_fixtures import wait_until
+
+pytestmark = pytest.mark.django_db
+
+
+class _Boom(Exception):
+    pass
+
+
+@hsettings(
+    max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.integers(min_value=1, max_value=40))
+def test_submit_is_atomic_wherever_it_fails(make_order, operator, fail_at):
+    """An exception at any query of submit leaves a draft without messages; no failure leaves a submitted order
+    with one message per destination. Never anything in between."""
+    order = make_order(operator)
+    calls = {"n": 0}
+
+    def fail_on_nth(execute, sql, params, many, context):
+        calls["n"] += 1
+        if calls["n"] == fail_at:
+            raise _Boom(sql)
+        return execute(sql, params, many, context)
+
+    try:
+        with connection.execute_wrapper(fail_on_nth):
+            services.order_submit(actor=Actor(user=operator), order_id=order.pk)
+    except _Boom:
+        pass
+    order.refresh_from_db()
+    messages = set(order.outbox_messages.values_list("destination", flat=True))
+    if order.state == OrderState.DRAFT:
+        assert messages == set() and order.submitted_at is None
+    else:
+        assert order.state == OrderState.SUBMITTED and messages == {"cimcloud", "tulaerp"}
+
+
+def test_cancel_cancels_unsent_messages_and_flags_one_sent_after(make_order, operator):
+    order = services.order_submit(actor=Actor(user=operator), order_id=make_order(operator).pk)
+    [claimed] = outbox.claim(destination="tulaerp", worker="w1", limit=5)
+    services.order_cancel(actor=Actor(user=operator), order_id=order.pk, reason="Customer called")
+    assert order.outbox_messages.get(destination="cimcloud").state == MessageState.CANCELLED
+    result = {"id": 7, "short_order_number": "TU0000007", "status": "New", "created": True}
+    done = outbox.complete(
+        claimed,
+        worker="w1",
+        started_at=timezone.now(),
+        outcome=outbox.Outcome(MessageState.SENT, "sent", result=result),
+        record=None,
+    )
+    assert done
+    claimed.refresh_from_db()
+    assert (claimed.state, claimed.attention_reason) == (MessageState.NEEDS_ATTENTION, "sent_after_cancel")
+    assert "cancel it there by hand" in claimed.last_error
+
+
+def test_a_lost_lease_refuses_the_completion(make_order, operator, settings):
+    services.order_submit(actor=Actor(user=operator), order_id=make_order(operator).pk)
+    [first] = outbox.claim(destination="cimcloud", worker="w1", limit=1)
+    OutboxMessage.objects.filter(pk=first.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    [second] = outbox.claim(destination="cimcloud", worker="w2", limit=1)
+    assert second.pk == first.pk and second.lease_token == first.lease_token + 1
+    sent = outbox.Outcome(MessageState.SENT, "sent", result={})
+    assert not outbox.complete(first, worker="w1", outcome=sent, record=None, started_at=timezone.now())
+    assert outbox.complete(second, worker="w2", outcome=sent, record=None, started_at=timezone.now())
+    assert list(DeliveryAttempt.objects.values_list("worker", "outcome").order_by("id")) == [
+        ("w1", "fenced"),
+        ("w2", "sent"),
+    ]
+
+
+def test_claims_take_interactive_before_bulk(make_order, operator):
+    old = services.order_submit(actor=Actor(user=operator), order_id=make_order(operator).pk)
+    OutboxMessage.objects.filter(order=old).update(priority=Priority.BULK)
+    fresh = services.order_submit(actor=Actor(user=operator), order_id=make_order(operator).pk)
+    [first] = outbox.claim(destination="cimcloud", worker="w", limit=1)
+    assert first.order_id == fresh.pk
+
+
+def _needs_attention(order):
+    message = order.outbox_messages.get(destination="cimcloud")
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        state=MessageState.NEEDS_ATTENTION, attention_reason="permanent_rejection", last_error="x"
+    )
+    return message
+
+
+def test_retry_now_and_mark_as_sent(make_order, operator):
+    order = services.order_submit(actor=Actor(user=operator), order_id=make_order(operator).pk)
+    message = _needs_attention(order)
+    services.outbox_retry_now(actor=Actor(user=operator), message_id=message.pk)
+    message.refresh_from_db()
+    assert (message.state, message.priority, message.attention_reason) == ("pending", Priority.INTERACTIVE, "")
+    tula = order.outbox_messages.get(destination="tulaerp")
+    with pytest.raises(InvalidInput):
+        services.outbox_mark_sent(actor=Actor(user=operator), message_id=tula.pk, external_reference="TU1", note=" ")
+    services.outbox_mark_sent(
+        actor=Actor(user=operator), message_id=tula.pk, external_reference="TU0009999", note="Keyed in by phone by Dana"
+    )
+    tula.refresh_from_db()
+    order.refresh_from_db()
+    assert tula.state == MessageState.SENT and tula.result["marked_by_hand"]
+    assert order.tulaerp_short_order_number == "TU0009999"
+    assert OrderEvent.objects.filter(order=order, kind="sync_action", actor=operator).count() == 2
+
+
+def test_bulk_retry_dry_run_counts_and_estimates(make_order, operator, settings):
+    settings.CIMCLOUD_RATE_PER_WINDOW, settings.CIMCLOUD_RATE_WINDOW_SECONDS = 100, 900
+    settings.CIMCLOUD_RATE_PER_SECOND, settings.CIMCLOUD_RATE_SECOND_SECONDS = 2, 1
+    orders = [services.order_submit(actor=Actor(user=operator), order_id=make_order(operator).pk) for _ in range(3)]
+    for order in orders:
+        _needs_attention(order)
+    since, until = timezone.now() - timedelta(hours=1), timezone.now() + timedelta(minutes=1)
+    plan = services.outbox_bulk_retry(actor=Actor(user=operator), destination="cimcloud", since=since, until=until)
+    assert (plan.count, plan.estimated_seconds) == (3, 1.5)
+    assert OutboxMessage.objects.filter(state=MessageState.NEEDS_ATTENTION).count() == 3  # dry run: nothing moved
+    services.outbox_bulk_retry(
+        actor=Actor(user=operator), destination="cimcloud", since=since, until=until, dry_run=False
+    )
+    assert set(OutboxMessage.objects.filter(destination="cimcloud").values_list("state", "priority")) == {
+        ("pending", Priority.BULK)
+    }
+    assert services.outbox.drain_seconds("cimcloud", 250) == 2 * 900 + 25.0
+
+
+def test_breaker_opens_after_consecutive_failures_and_one_worker_probes(settings):
+    settings.OUTBOX_BREAKER_COOLDOWN_SECONDS = 0
+    for _ in range(9):
+        outbox.record_health("tulaerp", ok=False, reason="503")
+    assert DestinationState.objects.get(destination="tulaerp").breaker_open_until is None
+    outbox.record_health("tulaerp", ok=False, reason="503")
+    assert DestinationState.objects.get(destination="tulaerp").breaker_open_until is not None
+    assert outbox.claim_probe("tulaerp") is True
+    settings.OUTBOX_BREAKER_COOLDOWN_SECONDS = 30
+    outbox.close_breaker("tulaerp")
+    assert DestinationState.objects.get(destination="tulaerp").breaker_open_until is None
+
+
+def test_random_faults_practically_never_open_the_breaker(settings):
+    import random
+
+    rng = random.Random(3)
+    for _ in range(2000):
+        outbox.record_health("cimcloud", ok=rng.random() > 0.3)
+    assert DestinationState.objects.get(destination="cimcloud").breaker_open_until is None
+
+
+def test_breaker_over_real_http_opens_and_closes(make_order, operator, outbox_settings, sim):
+    outbox_settings.OUTBOX_BREAKER_COOLDOWN_SECONDS = 0.3
+    sim.faults("tulaerp", error_rate=1.0, statuses=[503])
+    orders = [services.order_submit(actor=Actor(user=operator), order_id=make_order(operator).pk) for _ in range(3)]
+    worker = outbox.Worker(destinations=["tulaerp"], refresh=False)
+    sender = outbox.Sender("tulaerp", worker.stop)
+    for _ in range(12):
+        OutboxMessage.objects.filter(destination="tulaerp").update(not_before=timezone.now())
+        worker._drain_once("tulaerp", sender)
+    state = DestinationState.objects.get(destination="tulaerp")
+    assert state.breaker_open_until is not None and "503" in state.breaker_reason
+    sim.faults("tulaerp", error_rate=0.0)
+    wait_until(
+        lambda: (
+            (worker._drain_once("tulaerp", sender) or True)
+            and DestinationState.objects.get(destination="tulaerp").breaker_open_until is None
+        ),
+        timeout=10,
+        what="the probe to close the breaker",
+    )
+    sender.close()
+    assert all(o.outbox_messages.get(destination="tulaerp").state != MessageState.NEEDS_ATTENTION for o in orders)
+
+
+def test_wrong_credentials_pause_the_destination_and_keep_messages_queued(make_order, operator, outbox_settings):
+    outbox_settings.CIMCLOUD_AUTH_PASSWORD = "rotated-elsewhere"
+    outbox_settings.OUTBOX_CONFIG_PAUSE_SECONDS = 300
+    services.order_submit(actor=Actor(user=operator), order_id=make_order(operator).pk)
+    stop = threading.Event()
+    sender = outbox.Sender("cimcloud", stop)
+    [message] = outbox.claim(destination="cimcloud", worker="w", limit=1)
+    outbox.deliver(message, sender, worker="w")
+    sender.close()
+    message.refresh_from_db()
+    assert message.state == MessageState.RETRY_SCHEDULED and message.attention_reason == ""
+    state = DestinationState.objects.get(destination="cimcloud")
+    assert state.paused_until > timezone.now() and state.pause_reason.startswith("Configuration")
+    assert outbox.claim(destination="cimcloud", worker="w", limit=1) == []  # not due until the pause ends
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("outbox_status", "--check", stdout=out, stderr=err)
+    assert exit_info.value.code == 1
+    assert "cimcloud paused: Configuration" in err.getvalue() and "no worker heartbeat" in err.getvalue()
+
+
+def test_fulfilment_refresh_brings_tracking_then_stops(make_order, operator, outbox_settings, sim):
+    outbox_settings.TULAERP_REFRESH_FIRST_SECONDS = 0.1
+    order = services.order_submit(actor=Actor(user=operator), order_id=make_order(operator).pk)
+    stop = threading.Event()
+    sender = outbox.Sender("tulaerp", stop)
+    [message] = outbox.claim(destination="tulaerp", worker="w", limit=1)
+    assert outbox.deliver(message, sender, worker="w")
+    poll = FulfilmentPoll.objects.get(order=order)
+
+    def delivered():
+        FulfilmentPoll.objects.filter(pk=poll.pk).update(next_poll_at=timezone.now())
+        for due in outbox.claim_polls(worker="w", limit=5):
+            outbox.refresh(due, sender, worker="w")
+        order.refresh_from_db()
+        return order.fulfilment_state == "delivered"
+
+    wait_until(delivered, timeout=15, what="shipped then delivered", interval=0.3)
+    sender.close()
+    assert Package.objects.filter(shipment__order=order).exists()
+    assert not FulfilmentPoll.objects.get(pk=poll.pk).active
+    kinds = list(order.events.values_list("kind", flat=True))
+    assert "tracking_added" in kinds and "delivered" in kinds
+
+
+def test_an_order_tulaerp_forgot_raises_one_item_not_one_per_poll(make_order, operator, outbox_settings, sim):
+    order = services.order_submit(actor=Actor(user=operator), order_id=make_order(operator).pk)
+    Order.objects.filter(pk=order.pk).update(tulaerp_short_order_number="TU9999999")
+    poll = FulfilmentPoll.objects.create(order=order, short_order_number="TU9999999", next_poll_at=timezone.now())
+    sender = outbox.Sender("tulaerp", threading.Event())
+    for _ in range(3):
+        FulfilmentPoll.objects.filter(pk=poll.pk).update(next_poll_at=timezone.now())
+        for due in outbox.claim_polls(worker="w", limit=5):
+            outbox.refresh(due, sender, worker="w")
+    sender.close()
+    poll.refresh_from_db()
+    assert not poll.active and "404" in poll.attention_reason
+    assert order.events.filter(kind="sync_failed", detail__reason="not_found").count() == 1
+
+
+def test_healthz(client):
+    assert client.get("/healthz").status_code == 503
+    now = timezone.now()
+    WorkerHeartbeat.objects.create(worker="w", hostname="h", pid=1, started_at=now, beat_at=now)
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+    WorkerHeartbeat.objects.update(beat_at=now - timedelta(seconds=120))
+    assert client.get("/healthz").status_code == 503
+
+
+def test_backoff_grows_with_full_jitter_and_the_server_wait_wins(settings):
+    import random
+
+    settings.OUTBOX_BACKOFF_BASE_SECONDS, settings.OUTBOX_BACKOFF_FACTOR = 2, 2
+    settings.OUTBOX_BACKOFF_CAP_SECONDS = 1800
+    rng = random.Random(1)
+    delays = [outbox.next_delay(5, None, rng) for _ in range(500)]
+    assert min(delays) >= 0 and max(delays) <= 32 and max(delays) > 20
+    assert outbox.next_delay(30, None, rng) <= 1800
+    assert outbox.next_delay(3, 7.5, rng) == 7.5
