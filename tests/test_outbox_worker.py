@@ -213,3 +213,16 @@ def test_a_hung_destination_does_not_hold_up_the_other(sim, workers):
     for attempt in DeliveryAttempt.objects.filter(message__destination="tulaerp"):
         assert attempt.duration_ms <= (1 + 1) * 1000  # read timeout + 1 s
         assert attempt.error_class == "AmbiguousError"
+
+
+@pytest.mark.postgres
+def test_two_thousand_orders_four_workers_exactly_once(sim_no_limits, workers):
+    """PostgreSQL, 4 worker processes, simulators without limits, pacer off: every order reaches both systems,
+    each accepted once, one sent attempt per message, and attempt rows equal the POSTs the simulators saw."""
+    orders = submit_orders(2000, lines=1)
+    workers(sim_no_limits, 4, "--no-refresh", OUTBOX_PACING="0", OUTBOX_BATCH_SIZE="20")
+    wait_until(lambda: _all_sent(4000), timeout=400, what="4,000 messages sent", interval=1.0)
+    _assert_exactly_once(sim_no_limits, orders)
+    assert all(r["accepted"] == 1 for r in sim_no_limits.received("cimcloud"))
+    assert all(r["accepted"] == 1 for r in sim_no_limits.received("tulaerp"))
+    assert len({w for w in DeliveryAttempt.objects.values_list("worker", flat=True)}) == 4
