@@ -282,3 +282,104 @@ def test_backoff_grows_with_full_jitter_and_the_server_wait_wins(settings):
     assert min(delays) >= 0 and max(delays) <= 32 and max(delays) > 20
     assert outbox.next_delay(30, None, rng) <= 1800
     assert outbox.next_delay(3, 7.5, rng) == 7.5
+
+
+def _reject(order, destination="cimcloud"):
+    message = order.outbox_messages.get(destination=destination)
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        state=MessageState.NEEDS_ATTENTION,
+        attention_reason="permanent_rejection",
+        last_error="Missing required field(s): shipping_address.zip",
+        attempts=1,
+    )
+    return message
+
+
+def _lines(order):
+    return [services.LineInput(sku=ln.sku, quantity=ln.quantity, unit_price=ln.unit_price) for ln in order.lines.all()]
+
+
+def test_fix_and_resend_rebuilds_payloads_for_destinations_that_did_not_accept(make_order, operator, operator2):
+    order = services.order_submit(actor=Actor(user=operator), order_id=make_order(operator).pk)
+    rejected = _reject(order)
+    tula = order.outbox_messages.get(destination="tulaerp")
+    OutboxMessage.objects.filter(pk=tula.pk).update(state=MessageState.SENT, external_reference="TU0000042")
+    order.refresh_from_db()
+    result = services.order_fix_and_resend(
+        actor=Actor(user=operator2),
+        order_id=order.pk,
+        version=order.version,
+        fields={"ship_to_zip": "97209"},
+        lines=_lines(order),
+    )
+    assert result.resent == ["cimcloud"]
+    assert any("TU0000042" in note and "TulaERP" in note for note in result.by_hand)
+    rejected.refresh_from_db()
+    new = order.outbox_messages.get(state=MessageState.PENDING)
+    assert rejected.state == MessageState.CANCELLED and new.replaces_id == rejected.pk
+    assert '"zip":"97209"' in new.payload and '"zip":"97209"' not in rejected.payload  # old payload kept
+    edit = order.events.filter(kind="edited").latest("id")
+    assert edit.detail["diff"]["ship_to_zip"] == ["97202", "97209"] and edit.actor == operator2
+
+
+def test_fix_and_resend_can_also_update_cimcloud(make_order, operator):
+    order = services.order_submit(actor=Actor(user=operator), order_id=make_order(operator).pk)
+    _reject(order, "tulaerp")
+    OutboxMessage.objects.filter(order=order, destination="cimcloud").update(state=MessageState.SENT)
+    order.refresh_from_db()
+    without = services.order_fix_and_resend(
+        actor=Actor(user=operator),
+        order_id=order.pk,
+        version=order.version,
+        fields={"ship_to_city": "Salem"},
+        lines=_lines(order),
+    )
+    assert without.resent == ["tulaerp"] and "also update CIMcloud" in without.by_hand[0]
+    OutboxMessage.objects.filter(order=order, destination="tulaerp", state="pending").update(
+        state=MessageState.NEEDS_ATTENTION, attention_reason="permanent_rejection"
+    )
+    order.refresh_from_db()
+    both = services.order_fix_and_resend(
+        actor=Actor(user=operator),
+        order_id=order.pk,
+        version=order.version,
+        fields={"ship_to_city": "Bend"},
+        lines=_lines(order),
+        also_update_cimcloud=True,
+    )
+    assert sorted(both.resent) == ["cimcloud", "tulaerp"]
+
+
+def test_fix_and_resend_needs_a_rejection_and_a_valid_correction(make_order, operator):
+    order = services.order_submit(actor=Actor(user=operator), order_id=make_order(operator).pk)
+    with pytest.raises(services.orders.InvalidTransition):
+        services.order_fix_and_resend(
+            actor=Actor(user=operator), order_id=order.pk, version=order.version, fields={}, lines=_lines(order)
+        )
+    _reject(order)
+    with pytest.raises(InvalidInput) as exc:
+        services.order_fix_and_resend(
+            actor=Actor(user=operator),
+            order_id=order.pk,
+            version=order.version,
+            fields={"ship_to_zip": ""},
+            lines=_lines(order),
+        )
+    assert "ship_to_zip" in exc.value.field_errors
+    assert order.outbox_messages.filter(state=MessageState.PENDING).count() == 1  # nothing was queued
+
+
+def test_prune_attempts_keeps_recent_and_open(make_order, operator):
+    order = services.order_submit(actor=Actor(user=operator), order_id=make_order(operator).pk)
+    sent, open_ = order.outbox_messages.get(destination="cimcloud"), order.outbox_messages.get(destination="tulaerp")
+    OutboxMessage.objects.filter(pk=sent.pk).update(state=MessageState.SENT)
+    old = timezone.now() - timedelta(days=200)
+    for message in (sent, open_):
+        DeliveryAttempt.objects.create(message=message, number=1, started_at=old, outcome="retry")
+    DeliveryAttempt.objects.create(message=sent, number=2, started_at=timezone.now(), outcome="sent")
+    out = io.StringIO()
+    call_command("prune_attempts", "--older-than", "180d", stdout=out, stderr=io.StringIO())
+    assert "Removed 1 attempt" in out.getvalue()
+    assert set(DeliveryAttempt.objects.values_list("message_id", "number")) == {(sent.pk, 2), (open_.pk, 1)}
+    with pytest.raises(Exception, match="180d"):
+        call_command("prune_attempts", "--older-than", "soon")

@@ -19,11 +19,14 @@ if TYPE_CHECKING:
     from orders.integrations.parsing import CimcloudImport
 from orders.models import (
     CUSTOMER_SNAPSHOT_FIELDS,
+    OPEN_STATES,
     SHIP_TO_SNAPSHOT_FIELDS,
+    AttentionReason,
     Customer,
     CustomerShipTo,
     Destination,
     EventKind,
+    MessageState,
     Order,
     OrderLine,
     OrderSource,
@@ -194,31 +197,133 @@ def order_update_draft(
             raise InvalidTransition(
                 f"Order {order.order_number} is {order.get_state_display().lower()}; only drafts can be edited."
             )
-        if order.version != version:
-            who = order.updated_by.get_username() if order.updated_by else "another process"
-            raise StaleVersion(
-                f"{who} changed this draft at {timezone.localtime(order.updated_at):%H:%M:%S}; "
-                "reload it to see their changes, then apply yours again.",
-                changed_by=who,
-                changed_at=order.updated_at,
-            )
-        before = _snapshot(order)
-        before_lines = _line_summary(order.lines.all())
         _set_destinations(order, destinations)
-        _apply_fields(order, fields, customer=customer, ship_to=ship_to)
-        line_rows = _validated(order, lines)
-        order.version += 1
-        order.updated_at = timezone.now()
-        order.updated_by = actor.user
-        order.save()
-        order.lines.all().delete()
-        _write_lines(order, line_rows)
-        diff = {k: [before[k], v] for k, v in _snapshot(order).items() if before[k] != v}
-        after_lines = _line_summary(line_rows)
-        if after_lines != before_lines:
-            diff["lines"] = [before_lines, after_lines]
-        record_event(order, actor, EventKind.EDITED, f"{len(diff)} field(s) changed.", {"diff": diff})
+        _revise(
+            order,
+            actor,
+            version=version,
+            fields=fields,
+            lines=lines,
+            customer=customer,
+            ship_to=ship_to,
+            message="{n} field(s) changed.",
+        )
     return order
+
+
+@dataclass(frozen=True)
+class FixResult:
+    order: Order
+    resent: list[str]  # destinations queued again with the corrected payload
+    by_hand: list[str]  # what staff must still do in the other systems
+
+
+def order_fix_and_resend(
+    *,
+    actor: Actor,
+    order_id: int,
+    version: int,
+    fields: Mapping[str, Any],
+    lines: Sequence[LineInput],
+    also_update_cimcloud: bool = False,
+) -> FixResult:
+    """Correct a submitted order that a destination rejected, and send it again.
+
+    Saving writes a revision (an event with the field diff) and rebuilds the payload for every destination that
+    has not accepted the order; the rejected message is closed and kept, the new one points back at it. A
+    destination that already accepted the order is not re-sent on its own: CIMcloud upserts by order number, so
+    `also_update_cimcloud` sends it the correction; TulaERP has no update, so staff correct it there by hand.
+    """
+    with transaction.atomic(durable=True):
+        order = _locked(order_id)
+        rejected = order.outbox_messages.filter(
+            state=MessageState.NEEDS_ATTENTION, attention_reason=AttentionReason.PERMANENT
+        )
+        if order.state != OrderState.SUBMITTED or not rejected.exists():
+            raise InvalidTransition(f"Order {order.order_number} has no rejected message to fix and resend.")
+        _revise(
+            order,
+            actor,
+            version=version,
+            fields=fields,
+            lines=lines,
+            customer=None,
+            ship_to=None,
+            message="Corrected for resending: {n} field(s) changed.",
+        )
+        check = presend_check(order, list(order.lines.all()))
+        if check.errors:
+            raise InvalidInput(
+                "The corrected order still cannot be sent; correct the marked fields.",
+                field_errors=check.field_errors(),
+            )
+        resent, by_hand = [], []
+        for destination in order.destinations:
+            latest = order.outbox_messages.filter(destination=destination).order_by("-created_at", "-id").first()
+            accepted = latest is not None and latest.state == MessageState.SENT
+            if accepted and destination == Destination.TULAERP:
+                by_hand.append(
+                    f"TulaERP already has this order ({latest.external_reference or 'no reference'}): "
+                    "correct it in TulaERP too."
+                )
+                continue
+            if accepted and not also_update_cimcloud:
+                by_hand.append('CIMcloud already has this order: choose "also update CIMcloud" to send the correction.')
+                continue
+            if latest is not None and latest.state in OPEN_STATES:
+                if latest.state == MessageState.IN_FLIGHT:
+                    raise Conflict(f"A send to {latest.get_destination_display()} is in flight; try again shortly.")
+                latest.state, latest.note = MessageState.CANCELLED, "Superseded by fix and resend."
+                latest.save(update_fields=["state", "note", "updated_at"])
+            [new] = enqueue_order(order, destinations=[destination])
+            new.replaces = latest
+            new.save(update_fields=["replaces"])
+            resent.append(destination)
+        record_event(
+            order,
+            actor,
+            EventKind.SYNC_ACTION,
+            "Resent to " + (", ".join(resent) or "no destination") + ". " + " ".join(by_hand),
+            {"resent": resent, "by_hand": by_hand},
+        )
+    return FixResult(order=order, resent=resent, by_hand=by_hand)
+
+
+def _revise(
+    order: Order,
+    actor: Actor,
+    *,
+    version: int,
+    fields: Mapping[str, Any],
+    lines: Sequence[LineInput],
+    customer: Customer | None,
+    ship_to: CustomerShipTo | None,
+    message: str,
+) -> None:
+    """Apply an edit under optimistic locking and write the revision event with its field diff."""
+    if order.version != version:
+        who = order.updated_by.get_username() if order.updated_by else "another process"
+        raise StaleVersion(
+            f"{who} changed this order at {timezone.localtime(order.updated_at):%H:%M:%S}; "
+            "reload it to see their changes, then apply yours again.",
+            changed_by=who,
+            changed_at=order.updated_at,
+        )
+    before = _snapshot(order)
+    before_lines = _line_summary(order.lines.all())
+    _apply_fields(order, fields, customer=customer, ship_to=ship_to)
+    line_rows = _validated(order, lines)
+    order.version += 1
+    order.updated_at = timezone.now()
+    order.updated_by = actor.user
+    order.save()
+    order.lines.all().delete()
+    _write_lines(order, line_rows)
+    diff = {k: [before[k], v] for k, v in _snapshot(order).items() if before[k] != v}
+    after_lines = _line_summary(line_rows)
+    if after_lines != before_lines:
+        diff["lines"] = [before_lines, after_lines]
+    record_event(order, actor, EventKind.EDITED, message.format(n=len(diff)), {"diff": diff})
 
 
 def order_submit(*, actor: Actor, order_id: int) -> Order:
