@@ -7,7 +7,17 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from orders import services
-from orders.models import Customer, CustomerShipTo, Order, OrderEvent, OrderLine, Package, Shipment, ShipmentItem
+from orders.models import (
+    CatalogItem,
+    Customer,
+    CustomerShipTo,
+    Order,
+    OrderEvent,
+    OrderLine,
+    Package,
+    Shipment,
+    ShipmentItem,
+)
 from orders.services import Actor
 
 
@@ -114,3 +124,10 @@ class CustomerAdmin(admin.ModelAdmin):
             services.customer_update(actor=actor, customer_id=obj.pk, fields=values)
         else:
             obj.pk = services.customer_create(actor=actor, fields=values).pk
+
+
+@admin.register(CatalogItem)
+class CatalogItemAdmin(admin.ModelAdmin):
+    list_display = ["sku", "description", "default_price", "active"]
+    list_filter = ["active"]
+    search_fields = ["sku", "description"]

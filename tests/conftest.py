@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import importlib
 import os
 from decimal import Decimal
 
@@ -21,6 +22,7 @@ def _on_postgres() -> bool:
 
 def pytest_collection_modifyitems(config, items):
     """`postgres` tests skip on SQLite with a reason, unless REQUIRE_POSTGRES makes a wrong database an error."""
+    _browser_tests_only_where_they_can_run(items)
     require = os.environ.get("REQUIRE_POSTGRES", "").lower() in {"1", "true", "yes"}
     if require and not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
         raise pytest.UsageError("REQUIRE_POSTGRES is set but DATABASE_URL is not a PostgreSQL URL.")
@@ -32,9 +34,36 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+def _browser_tests_only_where_they_can_run(items) -> None:
+    """Browser tests run in the SQLite pass; without Chromium they skip, unless REQUIRE_BROWSER makes it an error."""
+    browser_items = [item for item in items if "browser" in item.keywords]
+    if not browser_items:
+        return
+    if os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+        reason = "browser tests run in the SQLite pass only"
+    elif not os.path.exists("/usr/bin/chromium"):
+        if os.environ.get("REQUIRE_BROWSER", "").lower() in {"1", "true", "yes"}:
+            raise pytest.UsageError("REQUIRE_BROWSER is set but /usr/bin/chromium is missing: apt-get install chromium")
+        reason = "needs Debian's chromium (/usr/bin/chromium): apt-get install chromium"
+    else:
+        return
+    for item in browser_items:
+        item.add_marker(pytest.mark.skip(reason=reason))
+
+
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def _ensure_roles() -> None:
+    """Transactional tests flush the tables, data-migration rows included: run the role migrations' code again."""
+    if Group.objects.filter(name="admin").exists():
+        return
+    from django.apps import apps
+
+    importlib.import_module("orders.migrations.0002_roles").create_roles(apps, None)
+    importlib.import_module("orders.migrations.0004_catalog").grant(apps, None)
 
 
 @pytest.fixture
@@ -42,6 +71,7 @@ def make_user(db):
     def make(username: str, role: str | None = None, **extra):
         user = get_user_model().objects.create_user(username=username, password="pw-" + username, **extra)
         if role:
+            _ensure_roles()
             user.groups.add(Group.objects.get(name=role))
         return user
 

@@ -1,3 +1,4 @@
+from orders.models.catalog import CatalogItem
 from orders.models.choices import (
     Channel,
     Destination,
@@ -41,6 +42,7 @@ __all__ = [
     "CLAIMABLE_STATES",
     "OPEN_STATES",
     "ApiToken",
+    "CatalogItem",
     "AttentionReason",
     "DeliveryAttempt",
     "DestinationState",

@@ -21,6 +21,7 @@ from orders import services
 from orders.integrations.carriers import tracking_link
 from orders.models import AttentionReason, Channel, Customer, Destination, Order, OrderEvent, OrderSource, OrderState
 from orders.services import Actor, LineInput, PackageData, ShipmentData, ShipmentItemData
+from orders.services.catalog import catalog_item_save
 
 PASSWORD_FILE = Path(settings.BASE_DIR) / ".demo-password"
 DEMO_USERS = (("admin", "admin"), ("operator", "operator"), ("viewer", "viewer"))
@@ -172,6 +173,8 @@ class DemoData:
     )
 
     def create(self, count: int) -> None:
+        for sku, description, price in ITEMS:
+            catalog_item_save(actor=self.system, sku=sku, description=description, default_price=Decimal(price))
         customers = self._customers()
         ages = sorted((self.rng.uniform(0, 120) for _ in range(count)), reverse=True)
         self.live_left = self.LIVE

@@ -1,12 +1,12 @@
-"""Every read that pages and the API share. Reads never open transactions."""
+"""Reads of the outbox for the monitor page, outbox_status and the layout banner."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Max, Min, QuerySet
+from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from orders.models import (
@@ -14,19 +14,9 @@ from orders.models import (
     Destination,
     DestinationState,
     MessageState,
-    Order,
     OutboxMessage,
     WorkerHeartbeat,
 )
-
-LIST_FIELDS = (
-    "id", "order_number", "created_at", "customer_name", "customer_no", "ship_to_city", "ship_to_state",
-    "line_count", "total", "state", "fulfilment_state", "source",
-)  # fmt: skip
-
-
-def order_list_recent(*, limit: int = 25) -> QuerySet[Order]:
-    return Order.objects.newest_first().only(*LIST_FIELDS)[:limit]
 
 
 @dataclass(frozen=True)
@@ -90,11 +80,17 @@ def last_heartbeat() -> datetime | None:
     return WorkerHeartbeat.objects.aggregate(last=Max("beat_at"))["last"]
 
 
-def order_api_detail(*, order_id: int) -> Order:
-    """One order with what the API shows of it: lines and outbox messages."""
-    return Order.objects.prefetch_related("lines", "outbox_messages").get(pk=order_id)
-
-
-def order_number_existing(*, number: str) -> str | None:
-    """The stored spelling of an order number, matched ignoring case as the uniqueness rule does."""
-    return Order.objects.filter(order_number__iexact=number.strip()).values_list("order_number", flat=True).first()
+def layout_alerts() -> list[str]:
+    """What every page's banner warns about: a paused destination, an open breaker, no worker beating."""
+    now = timezone.now()
+    alerts = []
+    for state in DestinationState.objects.filter(destination__in=Destination.values):
+        label = Destination(state.destination).label
+        if state.paused_until and state.paused_until > now:
+            alerts.append(f"{label} is paused: {state.pause_reason or 'by an admin'}")
+        if state.breaker_open_until and state.breaker_open_until > now:
+            alerts.append(f"{label} is failing; sending is on hold: {state.breaker_reason}")
+    beat = last_heartbeat()
+    if beat is None or now - beat > timedelta(seconds=settings.HEALTHZ_MAX_HEARTBEAT_AGE_SECONDS):
+        alerts.append("No outbox worker is running: orders are not being sent. Start `manage.py outbox_worker`.")
+    return alerts

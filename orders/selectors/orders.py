@@ -1,0 +1,28 @@
+"""Reads of orders shared by pages and the API. Reads never open transactions."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from orders.models import (
+    Order,
+)
+
+LIST_FIELDS = (
+    "id", "order_number", "created_at", "customer_name", "customer_no", "ship_to_city", "ship_to_state",
+    "line_count", "total", "state", "fulfilment_state", "source",
+)  # fmt: skip
+
+
+def order_list_recent(*, limit: int = 25) -> QuerySet[Order]:
+    return Order.objects.newest_first().only(*LIST_FIELDS)[:limit]
+
+
+def order_api_detail(*, order_id: int) -> Order:
+    """One order with what the API shows of it: lines and outbox messages."""
+    return Order.objects.prefetch_related("lines", "outbox_messages").get(pk=order_id)
+
+
+def order_number_existing(*, number: str) -> str | None:
+    """The stored spelling of an order number, matched ignoring case as the uniqueness rule does."""
+    return Order.objects.filter(order_number__iexact=number.strip()).values_list("order_number", flat=True).first()

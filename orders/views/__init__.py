@@ -1,0 +1,1 @@
+"""Thin htmx views, one module per screen. Each module exposes `urls`, gathered by orders/urls.py."""
