@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 
 from orders.models import (
     Order,
+    OutboxMessage,
 )
 
 LIST_FIELDS = (
@@ -26,3 +27,21 @@ def order_api_detail(*, order_id: int) -> Order:
 def order_number_existing(*, number: str) -> str | None:
     """The stored spelling of an order number, matched ignoring case as the uniqueness rule does."""
     return Order.objects.filter(order_number__iexact=number.strip()).values_list("order_number", flat=True).first()
+
+
+def sync_states(order_ids: list[int]) -> dict[int, dict[str, OutboxMessage]]:
+    """The latest outbox message per (order, destination) for the given orders, in one query."""
+    latest: dict[int, dict[str, OutboxMessage]] = {order_id: {} for order_id in order_ids}
+    rows = (
+        OutboxMessage.objects.filter(order_id__in=order_ids)
+        .only("id", "order_id", "destination", "state", "not_before", "attention_reason", "attempts")
+        .order_by("order_id", "destination", "-created_at", "-id")
+    )
+    for message in rows:
+        latest[message.order_id].setdefault(message.destination, message)
+    return latest
+
+
+def any_in_flight(states: dict[int, dict[str, OutboxMessage]]) -> bool:
+    """Whether a page showing these badges should keep refreshing them."""
+    return any(m.state in ("pending", "in_flight", "retry_scheduled") for per in states.values() for m in per.values())
