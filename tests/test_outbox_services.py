@@ -383,3 +383,30 @@ def test_prune_attempts_keeps_recent_and_open(make_order, operator):
     assert set(DeliveryAttempt.objects.values_list("message_id", "number")) == {(sent.pk, 2), (open_.pk, 1)}
     with pytest.raises(Exception, match="180d"):
         call_command("prune_attempts", "--older-than", "soon")
+
+
+@pytest.mark.parametrize(
+    ("error", "idempotent", "age_days", "state", "reason"),
+    [
+        ("ambiguous", True, 0, "retry_scheduled", ""),
+        ("ambiguous", False, 0, "needs_attention", "ambiguous"),
+        ("retryable", True, 0, "retry_scheduled", ""),
+        ("retryable", True, 3.1, "needs_attention", "attempts_exhausted"),
+        ("permanent", True, 0, "needs_attention", "permanent_rejection"),
+        ("configuration", True, 0, "retry_scheduled", ""),
+        ("internal", True, 0, "needs_attention", "internal_error"),
+    ],
+)
+def test_classification(settings, error, idempotent, age_days, state, reason):
+    from orders.integrations import errors
+
+    settings.CIMCLOUD_IDEMPOTENT = idempotent
+    exc = {
+        "ambiguous": errors.AmbiguousError("read timeout"),
+        "retryable": errors.RetryableError("503", retry_after=None),
+        "permanent": errors.PermanentError("Missing required field(s): customer.zip"),
+        "configuration": errors.ConfigurationError("401"),
+        "internal": KeyError("bug"),
+    }[error]
+    outcome = outbox.classify(exc, destination="cimcloud", attempts=2, age=timedelta(days=age_days))
+    assert (outcome.state, outcome.reason) == (state, reason)

@@ -226,3 +226,33 @@ def test_two_thousand_orders_four_workers_exactly_once(sim_no_limits, workers):
     assert all(r["accepted"] == 1 for r in sim_no_limits.received("cimcloud"))
     assert all(r["accepted"] == 1 for r in sim_no_limits.received("tulaerp"))
     assert len({w for w in DeliveryAttempt.objects.values_list("worker", flat=True)}) == 4
+
+
+def test_sigterm_finishes_or_releases_and_exits_cleanly(sim, workers):
+    sim.faults("both", latency_ms=400)
+    submit_orders(6, lines=1)
+    [worker] = workers(sim, 1, OUTBOX_PACING="0")
+    wait_until(
+        lambda: OutboxMessage.objects.filter(state=MessageState.IN_FLIGHT).exists(), timeout=20, what="work in flight"
+    )
+    assert worker.stop(timeout=15) == 0
+    assert "stopped" in worker.log()
+    assert not OutboxMessage.objects.filter(state=MessageState.IN_FLIGHT).exists()  # finished or released
+    assert not WorkerHeartbeat.objects.exists()
+
+
+@pytest.mark.postgres
+def test_terminated_database_connections_do_not_kill_the_worker(sim, workers):
+    from django.db import connection
+
+    [worker] = workers(sim, 1)
+    wait_until(lambda: WorkerHeartbeat.objects.exists(), timeout=20, what="a heartbeat")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    orders = submit_orders(3, lines=1)
+    wait_until(lambda: _all_sent(6), timeout=60, what="sends after the connections were terminated")
+    assert worker.process.poll() is None
+    _assert_exactly_once(sim, orders)
