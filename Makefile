@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint check install install-dev clean-db
+.PHONY: run test lint check install install-dev clean-db screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,3 +44,11 @@ check: $(VENV)/.installed-dev
 
 clean-db:
 	rm -f db.sqlite3 db.sqlite3-wal db.sqlite3-shm
+
+SCREENS := home orders order-form order-detail review tracking outbox customers
+
+## make screenshots: run the browser tests and refresh docs/screenshots (one picture per screen, shown in README).
+screenshots: $(VENV)/.installed-dev
+	REQUIRE_BROWSER=1 $(BIN)/pytest tests/browser -q
+	mkdir -p docs/screenshots
+	for screen in $(SCREENS); do cp test-artifacts/$$screen.png docs/screenshots/$$screen.png; done
