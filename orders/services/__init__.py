@@ -2,6 +2,7 @@
 
 from orders.services.context import Actor, record_event
 from orders.services.customers import customer_create, customer_ship_to_save, customer_update
+from orders.services.destinations import destination_pause, destination_resume
 from orders.services.orders import (
     LineInput,
     order_approve,
@@ -32,6 +33,8 @@ __all__ = [
     "customer_create",
     "customer_ship_to_save",
     "customer_update",
+    "destination_pause",
+    "destination_resume",
     "order_approve",
     "order_import",
     "order_cancel",
@@ -48,3 +51,7 @@ __all__ = [
     "record_event",
     "shipment_upsert",
 ]
+
+from orders.services.duplicate import order_duplicate  # noqa: E402
+
+__all__ += ["order_duplicate"]

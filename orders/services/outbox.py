@@ -75,7 +75,7 @@ def outbox_retry_now(*, actor: Actor, message_id: int) -> OutboxMessage:
             )
         if message.order.state == OrderState.CANCELLED:
             raise InvalidTransition("The order is cancelled: it is not sent again.")
-        _requeue(message, priority=Priority.INTERACTIVE)
+        requeue(message, priority=Priority.INTERACTIVE)
         _event(message, actor, f"Retry now requested for {message.get_destination_display()}.")
     return message
 
@@ -144,7 +144,7 @@ def outbox_bulk_retry(
     with transaction.atomic(durable=True):
         ids = list(selection.select_for_update().values_list("id", flat=True))
         for message in OutboxMessage.objects.filter(pk__in=ids).select_related("order"):
-            _requeue(message, priority=Priority.BULK)
+            requeue(message, priority=Priority.BULK)
             _event(message, actor, f"Bulk retry to {message.get_destination_display()}.")
     return plan
 
@@ -158,7 +158,7 @@ def drain_seconds(destination: str, count: int) -> float:
     return full_windows * window + rest / settings.CIMCLOUD_RATE_PER_SECOND * settings.CIMCLOUD_RATE_SECOND_SECONDS
 
 
-def _requeue(message: OutboxMessage, *, priority: int) -> None:
+def requeue(message: OutboxMessage, *, priority: int) -> None:
     message.state, message.priority, message.not_before = MessageState.PENDING, priority, timezone.now()
     message.attention_reason, message.lease_owner, message.lease_expires_at = "", "", None
     message.save()
