@@ -114,10 +114,16 @@ def test_needs_attention_list_is_oldest_first_and_capped(client, viewer, submit)
 def test_the_hourly_chart_counts_sent_and_failed_attempts(client, viewer, submit):
     message = submit().outbox_messages.get(destination="cimcloud")
     now = timezone.now()
-    for minutes, outcome in ((5, "sent"), (70, "sent"), (75, "retry"), (80, "needs_attention"), (60 * 30, "sent")):
-        DeliveryAttempt.objects.create(
-            message=message, number=1, started_at=now - timedelta(minutes=minutes), outcome=outcome
-        )
+    # Anchored to the current hour's start, so the buckets do not depend on when in the hour the test runs.
+    hour_start = now.replace(minute=0, second=0, microsecond=0)
+    for started, outcome in (
+        (now, "sent"),
+        (hour_start - timedelta(minutes=20), "sent"),
+        (hour_start - timedelta(minutes=25), "retry"),
+        (hour_start - timedelta(minutes=30), "needs_attention"),
+        (now - timedelta(hours=30), "sent"),
+    ):
+        DeliveryAttempt.objects.create(message=message, number=1, started_at=started, outcome=outcome)
     hours = attempts_per_hour(hours=24)
     assert len(hours) == 24
     totals = [values for _, values in hours]
