@@ -386,3 +386,13 @@ def test_count_is_capped_and_never_counts_the_whole_table(make_order):
     counts = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
     assert len(counts) == 1 and "LIMIT 4" in counts[0]
     assert len(queries) == 2  # the count and the page
+
+
+@pytest.mark.django_db
+def test_an_all_digit_po_that_looks_like_a_tracking_number_is_still_found(make_order, operator):
+    from orders.selectors.search import order_search
+
+    order = make_order(operator, fields={"po_number": "4500012345"})  # 10 digits: DHL Express's shape
+    other = make_order(operator, fields={"customer_name": "Firm 4500012345 Ltd"})
+    found = set(order_search(q="4500012345").values_list("pk", flat=True))
+    assert order.pk in found and other.pk not in found  # exact identifiers join in; name substrings do not

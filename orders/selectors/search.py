@@ -66,7 +66,9 @@ def order_search(*, q: str | None, queryset: QuerySet[Order] | None = None) -> Q
     - contains "@" (email): exactly the order's `email`, `customer_email` or `ship_to_email`;
     - looks like a carrier tracking number (`carrier_for_tracking_number`, e.g. "1Z…", 12/15/20/22 digits,
       "EA123456789US"): exactly a package's `tracking_number1` or `tracking_number2`. Spaces and dashes inside
-      the number are ignored ("1Z 999 AA1 …"), as carriers do;
+      the number are ignored ("1Z 999 AA1 …"), as carriers do. An all-digit number is also a common PO or ERP
+      number, so for those the exact identifier matches (order, ERP, TulaERP and PO numbers) join in — still
+      exact and indexed, never a name substring;
     - anything else (identifier): exactly the ERP order number, the TulaERP short order number, the PO number, a
       line's SKU or a package's tracking number (for carriers whose numbers have no recognisable shape); the
       order number exactly or by prefix ("D-0001" finds D-000100 … D-000199); the customer name or customer
@@ -87,7 +89,14 @@ def order_search(*, q: str | None, queryset: QuerySet[Order] | None = None) -> Q
             _email=Lower("email"), _customer_email=Lower("customer_email"), _ship_to_email=Lower("ship_to_email")
         ).filter(Q(_email=lowered) | Q(_customer_email=lowered) | Q(_ship_to_email=lowered))
     if shape is SearchShape.TRACKING:
-        return queryset.filter(_tracking_exists(text))
+        if not text.isdigit():
+            return queryset.filter(_tracking_exists(text))
+        return queryset.alias(
+            _number=Lower("order_number"),
+            _erp=Lower("erp_order_number"),
+            _tula=Lower("tulaerp_short_order_number"),
+            _po=Lower("po_number"),
+        ).filter(_tracking_exists(text) | Q(_number=lowered) | Q(_erp=lowered) | Q(_tula=lowered) | Q(_po=lowered))
     return queryset.alias(
         _number=Lower("order_number"),
         _erp=Lower("erp_order_number"),
