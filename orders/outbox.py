@@ -13,6 +13,7 @@ import os
 import random
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -147,9 +148,20 @@ def _state_for_update(destination: str) -> DestinationState:
 def reserve_slot(destination: str) -> float:
     """Take one call's slot of the destination's budget: 0 when granted, else the seconds to wait.
 
-    A short transaction of its own, committed before the call is made; no lock is held across HTTP.
+    A short transaction of its own, committed before the call is made; no lock is held across HTTP. A destination
+    without a rate limit has no budget to take: a plain read of its pause and breaker is enough.
     """
     limits = _limits(destination)
+    if not limits:
+        now = timezone.now()
+        holds = (
+            DestinationState.objects.filter(destination=destination)
+            .values_list("paused_until", "breaker_open_until")
+            .first()
+            or ()
+        )
+        waits = [(until - now).total_seconds() for until in holds if until and until > now]
+        return max(waits, default=0.0)
     with transaction.atomic(durable=True):
         state = _state_for_update(destination)
         now = timezone.now()
@@ -192,7 +204,7 @@ def wait_for_slot(destination: str, stop: threading.Event) -> bool:
 def after_call(destination: str, record: CallRecord) -> None:
     """Reconcile our count with what the server says about its budget: the server wins."""
     rate = record.rate
-    if rate is None or rate.limit is None or rate.remaining is None:
+    if rate is None or rate.limit is None or rate.remaining is None or not _limits(destination):
         return
     with transaction.atomic(durable=True):
         state = _state_for_update(destination)
@@ -214,8 +226,16 @@ def pause_for_rate_limit(destination: str, seconds: float) -> None:
             state.save()
 
 
+# Per process: destinations whose breaker window was all successes at this process's last write. A success then
+# changes nothing the breaker reads, so it is written at most once a second (for "last success" on the monitor).
+_clean_since: dict[str, float] = {}
+
+
 def record_health(destination: str, *, ok: bool, reason: str = "") -> None:
     """Feed the breaker: it opens at N consecutive failures or a failure ratio over the last 20 attempts."""
+    if ok and time.monotonic() - _clean_since.get(destination, -10.0) < 1.0:
+        return
+    _clean_since.pop(destination, None)
     with transaction.atomic(durable=True):
         state = _state_for_update(destination)
         now = timezone.now()
@@ -225,6 +245,8 @@ def record_health(destination: str, *, ok: bool, reason: str = "") -> None:
             state.last_success_at = now
         window = state.recent_outcomes
         ratio_open = len(window) == 20 and window.count("0") / 20 >= settings.OUTBOX_BREAKER_RATIO
+        if ok and "0" not in window and len(window) == 20:
+            _clean_since[destination] = time.monotonic()
         if not ok and (state.consecutive_failures >= settings.OUTBOX_BREAKER_CONSECUTIVE or ratio_open):
             state.breaker_open_until = now + timedelta(seconds=settings.OUTBOX_BREAKER_COOLDOWN_SECONDS)
             state.breaker_reason = f"{state.consecutive_failures} failures in a row; last: {reason}"[:300]
@@ -328,7 +350,8 @@ def complete(
             "lease_expires_at": None,
             "updated_at": now,
         }
-        order = Order.objects.select_for_update().get(pk=message.order_id)
+        # Locked so that a concurrent cancel and this completion see each other; only the columns used here.
+        order = Order.objects.select_for_update().only(*_COMPLETION_FIELDS).get(pk=message.order_id)
         if outcome.state == MessageState.SENT:
             fields.update(sent_at=now, result=outcome.result or {}, attention_reason="", last_error="")
             if order.state == OrderState.CANCELLED:
@@ -400,6 +423,18 @@ def complete(
         outcome.label,
     )
     return True
+
+
+_COMPLETION_FIELDS = (
+    "id",
+    "order_number",
+    "state",
+    "seeded",
+    "fulfilment_state",
+    "tulaerp_id",
+    "tulaerp_short_order_number",
+    "tulaerp_status",
+)
 
 
 def _attempt(

@@ -72,6 +72,8 @@ def apply_shipments(*, order: Order, actor: Actor, shipments: Sequence[ShipmentD
     """Upsert inside the caller's transaction (the outbox applies TulaERP's answer in the same transaction that
     marks the message sent). Returns whether anything changed; the same data twice changes nothing."""
     assert transaction.get_connection().in_atomic_block
+    if not shipments:
+        return False
     before_tracking = _tracking_numbers(order)
     before_state = order.fulfilment_state
     changed = False
