@@ -156,7 +156,7 @@ class CimcloudClient:
             return self._exchange(kind, method, path, body=body, headers={}, interpret=interpret)
         if self.config.auth_mode == "basic":
             return self._exchange(kind, method, path, body=body, headers=self._basic_headers(), interpret=interpret)
-        token = self._cached_token() or self._authenticate()
+        token = self._memory_token() or self._cached_token() or self._authenticate()
         try:
             return self._exchange(kind, method, path, body=body, headers=_bearer(token), interpret=interpret)
         except UnauthorizedError as exc:
@@ -202,13 +202,22 @@ class CimcloudClient:
         raw = f"{self.config.username}:{self.config.password}".encode()
         return {"Authorization": f"Basic {base64.b64encode(raw).decode('ascii')}"}
 
+    def _memory_token(self) -> str | None:
+        """The token this client last read or got, while fresh: no database read per call."""
+        remembered = getattr(self, "_remembered", None)
+        if remembered and remembered[1] > timezone.now() + self.config.token_refresh_margin:
+            return remembered[0]
+        return None
+
     def _cached_token(self) -> str | None:
         fresh_until = timezone.now() + self.config.token_refresh_margin
-        return (
+        row = (
             ExternalToken.objects.filter(destination=DESTINATION, expires_at__gt=fresh_until)
-            .values_list("token", flat=True)
+            .values_list("token", "expires_at")
             .first()
         )
+        self._remembered = row
+        return row[0] if row else None
 
     def _replacement_token(self, *, rejected: str) -> str:
         # Another worker may already have re-authenticated: reuse its token instead of spending another call.
@@ -235,6 +244,7 @@ class CimcloudClient:
         ExternalToken.objects.update_or_create(
             destination=DESTINATION, defaults={"token": token, "expires_at": expires_at}
         )
+        self._remembered = (token, expires_at)
         return token
 
     def _token_result(self, response: HttpResponse) -> tuple[str, datetime]:
