@@ -216,6 +216,7 @@ def test_a_hung_destination_does_not_hold_up_the_other(sim, workers):
 
 
 @pytest.mark.postgres
+@pytest.mark.timeout(900)  # ~90 s alone; creating 2,000 orders and draining 4,000 messages on a busy machine
 def test_two_thousand_orders_four_workers_exactly_once(sim_no_limits, workers):
     """PostgreSQL, 4 worker processes, simulators without limits, pacer off: every order reaches both systems,
     each accepted once, one sent attempt per message, and attempt rows equal the POSTs the simulators saw."""

@@ -7,6 +7,8 @@ from typing import Any
 from urllib.parse import quote
 
 from django.urls import get_script_prefix
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
 
@@ -31,6 +33,7 @@ class QueryParamField(serializers.Field):
         return dictionary.get(self.field_name, empty)
 
 
+@extend_schema_field(OpenApiTypes.BOOL)
 class QueryBooleanField(QueryParamField):
     """true/false/1/0 (any case) and nothing else: DRF's BooleanField also takes yes/on/…, too loose for a flag
     that decides whether an order is sent."""
@@ -49,6 +52,9 @@ class QueryBooleanField(QueryParamField):
         return value
 
 
+@extend_schema_field(
+    {"type": "string", "description": "Comma-separated destinations: cimcloud, tulaerp", "example": "cimcloud"}
+)
 class DestinationListField(QueryParamField):
     """A comma-separated list of destinations: `tulaerp`, `cimcloud,tulaerp`."""
 
@@ -114,14 +120,16 @@ def _money(max_digits: int | None = 13) -> serializers.DecimalField:
     return serializers.DecimalField(max_digits, 2, coerce_to_string=False, read_only=True)
 
 
-def _block_serializer(name: str, keys_to_columns: dict[str, str]) -> type[serializers.Serializer]:
+def _block_serializer(name: str, keys_to_columns: dict[str, str]) -> type[serializers.ModelSerializer]:
     """A read-only block with CIMcloud's key names over the order's snapshot columns (built from the same
     mapping the import uses, so the two cannot drift apart)."""
-    fields = {
+    fields: dict[str, object] = {
         key: serializers.ReadOnlyField(**({} if key == column else {"source": column}))
         for key, column in keys_to_columns.items()
     }
-    return type(name, (serializers.Serializer,), fields)
+    # A Meta with the model lets the schema generator type each column.
+    fields["Meta"] = type("Meta", (), {"model": Order, "fields": list(keys_to_columns)})
+    return type(name, (serializers.ModelSerializer,), fields)
 
 
 CustomerBlockSerializer = _block_serializer(

@@ -7,6 +7,8 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpResponseBase
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
@@ -30,20 +32,32 @@ from orders.services.context import Actor
 from orders.services.orders import order_import
 
 
-class ApiView(APIView):
-    """Base of every API view: role permissions, and outside the site's login redirect."""
+class ApiViewMixin:
+    """What every API view has: role permissions, and it is outside the site's login redirect."""
 
-    permission_classes = (RolePermission,)
+    permission_classes: tuple[type, ...] = (RolePermission,)
 
     @classmethod
     def as_view(cls, **initkwargs: Any) -> Callable[..., HttpResponseBase]:
         # DRF authenticates API requests itself and answers 401 JSON; LoginRequiredMiddleware must not redirect.
-        return login_not_required(super().as_view(**initkwargs))
+        return login_not_required(super().as_view(**initkwargs))  # type: ignore[misc]
+
+
+class ApiView(ApiViewMixin, APIView):
+    """Base of the API's plain views."""
 
 
 class CimcloudImportView(ApiView):
     """POST an order in CIMcloud OrderPassthrough shape: created and submitted (or kept a draft) at once."""
 
+    @extend_schema(
+        operation_id="orders_import_cimcloud",
+        summary="Import an order in CIMcloud OrderPassthrough shape",
+        parameters=[CimcloudImportQuerySerializer],
+        request={"application/json": OpenApiTypes.OBJECT},
+        responses={201: OrderSerializer},
+        tags=["orders"],
+    )
     def post(self, request: Request) -> Response:
         query = CimcloudImportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -65,6 +79,7 @@ class CimcloudImportView(ApiView):
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": body["url"]})
 
 
+@extend_schema(exclude=True)
 class NotFoundView(ApiView):
     """Any other path under the API: a JSON 404 instead of the site's HTML page."""
 
