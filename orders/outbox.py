@@ -191,6 +191,13 @@ def reserve_slot(destination: str) -> float:
     return 0.0
 
 
+def release_slot(destination: str) -> None:
+    """Give back a slot reserved for a claim that found nothing to send."""
+    DestinationState.objects.filter(destination=destination, window_calls__gt=0, second_calls__gt=0).update(
+        window_calls=F("window_calls") - 1, second_calls=F("second_calls") - 1
+    )
+
+
 def wait_for_slot(destination: str, stop: threading.Event) -> bool:
     """Block until a slot is granted (True) or the worker is stopping (False)."""
     while not stop.is_set():
@@ -495,7 +502,12 @@ class Sender:
             self._client = self._factory()  # ConfigurationError when settings are missing
         return self._client
 
+    prepaid = 0  # order slots reserved before the claim (paced destinations)
+
     def _before_call(self, kind: str) -> None:
+        if kind == "order" and self.prepaid:
+            self.prepaid -= 1
+            return
         if not wait_for_slot(self.destination, self.stop):
             raise RetryableError("Worker stopping before the call was made.")
 
@@ -698,15 +710,28 @@ class Worker:
         now = timezone.now()
         if state and any(until and until > now for until in (state.paused_until, state.breaker_open_until)):
             return False
-        # Claim only what can be sent before the leases run out: a paced destination sends at its own rate.
-        limit = 1 if _limits(destination) else settings.OUTBOX_BATCH_SIZE
-        batch = claim(destination=destination, worker=self.id, limit=limit)
+        # A paced destination: reserve the slot first, then claim one message, so no lease runs out while the
+        # worker waits for the rate window (a claim never outruns the slots held).
+        paced = bool(_limits(destination))
+        if paced:
+            if not OutboxMessage.objects.due().filter(destination=destination).exists():
+                return False
+            if not wait_for_slot(destination, self.stop):
+                return False
+            sender.prepaid = 1
+        batch = claim(destination=destination, worker=self.id, limit=1 if paced else settings.OUTBOX_BATCH_SIZE)
+        if paced and not batch:
+            sender.prepaid = 0
+            release_slot(destination)
         for index, message in enumerate(batch):
             if self.stop.is_set():
                 for rest in batch[index:]:
                     release(rest)
                 break
             deliver(message, sender, worker=self.id)
+        if sender.prepaid:  # reserved but not spent (the send never started): hand it back
+            sender.prepaid = 0
+            release_slot(destination)
         return bool(batch)
 
     def _probe_if_due(self, destination: str, sender: Sender) -> bool:

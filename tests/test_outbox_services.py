@@ -410,3 +410,24 @@ def test_classification(settings, error, idempotent, age_days, state, reason):
     }[error]
     outcome = outbox.classify(exc, destination="cimcloud", attempts=2, age=timedelta(days=age_days))
     assert (outcome.state, outcome.reason) == (state, reason)
+
+
+def test_a_paced_worker_claims_nothing_it_holds_no_slot_for(make_order, operator, settings):
+    """With the window's budget spent, the message is not leased (so no lease can expire while waiting)."""
+    settings.OUTBOX_PACING = True
+    services.order_submit(actor=Actor(user=operator), order_id=make_order(operator).pk)
+    DestinationState.objects.update_or_create(
+        destination="cimcloud",
+        defaults={
+            "window_calls": 100,
+            "window_limit": 100,
+            "window_started_at": timezone.now(),
+            "window_resets_at": timezone.now() + timedelta(minutes=10),
+        },
+    )
+    worker = outbox.Worker(destinations=["cimcloud"], refresh=False)
+    worker.stop.set()  # wait_for_slot gives up at once instead of waiting for the window
+    sender = outbox.Sender("cimcloud", worker.stop)
+    assert worker._drain_once("cimcloud", sender) is False
+    assert OutboxMessage.objects.get(destination="cimcloud").state == MessageState.PENDING
+    assert DestinationState.objects.get(destination="cimcloud").window_calls == 100
