@@ -6,7 +6,7 @@ from django.urls import register_converter
 class OrderNumberConverter:
     """The order-number pattern, minus the path words of the order screens (any case)."""
 
-    regex = r"(?!(?i:new|review|export|bulk)/)[A-Za-z0-9][A-Za-z0-9_-]{0,39}"
+    regex = r"(?!(?i:new|review|export|bulk|views)/)[A-Za-z0-9][A-Za-z0-9_-]{0,39}"
 
     def to_python(self, value: str) -> str:
         return value

@@ -1,5 +1,16 @@
 import orders.converters  # noqa: F401  (registers <ordernumber:…> before the view modules build their routes)
-from orders.views import customers, home, order_detail, order_form, order_list, outbox, review, tracking
+from orders.views import (
+    customers,
+    home,
+    order_detail,
+    order_form,
+    order_list,
+    order_notes,
+    outbox,
+    review,
+    saved_views,
+    tracking,
+)
 
 app_name = "orders"
 urlpatterns = [
@@ -8,6 +19,8 @@ urlpatterns = [
     *order_form.urls,
     *review.urls,
     *order_detail.urls,
+    *order_notes.urls,
+    *saved_views.urls,
     *tracking.urls,
     *outbox.urls,
     *customers.urls,

@@ -327,9 +327,10 @@ def _big(make_order, operator, n: int) -> Order:
     return order
 
 
-# Session, user, the role's two permission lookups, the layout banner's two; then the page's eight: the order (with
-# its customer and people), lines, shipments, shipment items, packages, events (with actors), messages, attempts.
-DETAIL_QUERIES = 14
+# Session, user, the role's two permission lookups, the layout banner's two; then the page's nine: the order (with
+# its customer and people), lines, shipments, shipment items, packages, events (with actors), notes (with authors),
+# messages, attempts.
+DETAIL_QUERIES = 15
 
 
 @pytest.mark.parametrize("size", [2, 30])

@@ -4,6 +4,7 @@ from django.urls import path, re_path
 
 import orders.converters  # noqa: F401  (registers <ordernumber:…>)
 from orders.api import docs, order_views, outbox_views, views
+from orders.api.note_views import OrderNotesView
 
 app_name = "api"
 urlpatterns = [
@@ -22,6 +23,7 @@ urlpatterns = [
     path("outbox/<int:message_id>/mark-sent/", outbox_views.OutboxMarkSentView.as_view(), name="outbox-mark-sent"),
     path("schema/", docs.SchemaView.as_view(), name="schema"),
     path("docs/", docs.DocsView.as_view(url_name="api:schema"), name="docs"),
+    path("orders/<ordernumber:number>/notes/", OrderNotesView.as_view(), name="order-notes"),
     # Keep last: anything else under /api/v1/ answers a JSON 404.
     re_path(r"^.*$", views.NotFoundView.as_view(), name="not-found"),
 ]

@@ -10,6 +10,7 @@ from orders.models.choices import (
     TulaOrderStatus,
     TulaOrderType,
 )
+from orders.models.comforts import NOTE_EDIT_WINDOW, NOTE_MAX_LENGTH, OrderNote, SavedView
 from orders.models.customers import Customer, CustomerShipTo
 from orders.models.events import ExternalToken, OrderEvent
 from orders.models.orders import (
@@ -76,4 +77,8 @@ __all__ = [
     "TulaOrderStatus",
     "TulaOrderType",
     "validate_order_number",
+    "NOTE_EDIT_WINDOW",
+    "NOTE_MAX_LENGTH",
+    "OrderNote",
+    "SavedView",
 ]

@@ -16,7 +16,7 @@ from orders.models.customers import Customer
 
 ORDER_NUMBER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
 # Path words of the order screens: an order with one of these numbers would shadow a route.
-RESERVED_ORDER_NUMBERS = frozenset({"new", "review", "export", "bulk"})
+RESERVED_ORDER_NUMBERS = frozenset({"new", "review", "export", "bulk", "views"})
 
 # The allowed state changes; services.order_* are the only writers of `state`.
 ORDER_TRANSITIONS: dict[str, frozenset[str]] = {

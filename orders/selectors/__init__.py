@@ -63,6 +63,7 @@ from orders.selectors.search import (  # noqa: E402
     OrderPage,
     SearchShape,
     capped_count,
+    capped_counts,
     order_destinations,
     order_export_rows,
     order_list_page,
@@ -93,6 +94,7 @@ __all__ += [
     "TrackedPackage",
     "TrackingLookup",
     "capped_count",
+    "capped_counts",
     "order_destinations",
     "order_export_rows",
     "order_list_page",
@@ -130,4 +132,25 @@ __all__ += [
     "order_for_action",
     "order_sync_badges",
     "review_queue",
+]
+
+# Staff notes and saved views (issue #9).
+from orders.selectors.comforts import (  # noqa: E402
+    SAVED_VIEW_TABS,
+    note_for_action,
+    order_note,
+    order_notes,
+    pinned_notes,
+    saved_view_visible,
+    saved_views_visible,
+)
+
+__all__ += [
+    "SAVED_VIEW_TABS",
+    "note_for_action",
+    "order_note",
+    "order_notes",
+    "pinned_notes",
+    "saved_view_visible",
+    "saved_views_visible",
 ]

@@ -19,6 +19,7 @@ from orders.models import (
     MessageState,
     Order,
     OrderEvent,
+    OrderNote,
     OrderState,
     OutboxMessage,
     Shipment,
@@ -49,6 +50,7 @@ class TimelineEntry:
     at: datetime
     event: OrderEvent | None = None
     attempt: DeliveryAttempt | None = None
+    note: OrderNote | None = None
     destination: str = ""  # label, for attempts
     diff: list[tuple[str, str, str]] = field(default_factory=list)  # (field, old, new) of an edit
 
@@ -67,6 +69,7 @@ class OrderDetail:
     package_count: int
     latest: dict[str, OutboxMessage]  # destination → its latest message
     messages: list[MessageView]
+    notes: list[OrderNote]
     timeline: list[TimelineEntry]
     in_flight: bool
     can_fix: bool
@@ -102,8 +105,9 @@ def badge_rows(order: Order, latest: dict[str, OutboxMessage]) -> list[tuple[str
 
 
 def order_detail(*, number: str) -> OrderDetail:
-    """Everything the order page shows, in eight queries: the order (with its people), lines, shipments, their
-    items and packages, events with actors, outbox messages, and their delivery attempts."""
+    """Everything the order page shows, in nine queries: the order (with its people), lines, shipments, their
+    items and packages, events with actors, staff notes with authors, outbox messages, and their delivery
+    attempts."""
     order = (
         _by_number(number)
         .select_related("customer", "created_by", "updated_by", "submitted_by", "reviewed_by", "cancelled_by")
@@ -114,6 +118,7 @@ def order_detail(*, number: str) -> OrderDetail:
                 queryset=Shipment.objects.order_by("id").prefetch_related("items", "packages"),
             ),
             Prefetch("events", queryset=OrderEvent.objects.select_related("actor").order_by("created_at", "id")),
+            Prefetch("notes", queryset=OrderNote.objects.select_related("author").order_by("created_at", "id")),
             Prefetch(
                 "outbox_messages",
                 queryset=OutboxMessage.objects.defer("payload")
@@ -130,6 +135,7 @@ def order_detail(*, number: str) -> OrderDetail:
     for message in messages:  # oldest first: the last one seen per destination is the latest
         latest[message.destination] = message
     shipments = list(order.shipments.all())
+    notes = list(order.notes.all())
     return OrderDetail(
         order=order,
         lines=list(order.lines.all()),
@@ -137,7 +143,8 @@ def order_detail(*, number: str) -> OrderDetail:
         package_count=sum(len(s.packages.all()) for s in shipments),
         latest=latest,
         messages=[_message_view(order, m) for m in latest.values()],
-        timeline=_timeline(list(order.events.all()), messages),
+        notes=notes,
+        timeline=_timeline(list(order.events.all()), messages, notes),
         in_flight=any_in_flight({order.pk: latest}),
         can_fix=order.state == OrderState.SUBMITTED
         and any(
@@ -177,8 +184,9 @@ def _message_view(order: Order, message: OutboxMessage) -> MessageView:
     )
 
 
-def _timeline(events: list[OrderEvent], messages: list[OutboxMessage]) -> list[TimelineEntry]:
+def _timeline(events: list[OrderEvent], messages: list[OutboxMessage], notes: list[OrderNote]) -> list[TimelineEntry]:
     entries = [TimelineEntry(at=e.created_at, event=e, diff=_diff_rows(e.detail)) for e in events]
+    entries.extend(TimelineEntry(at=n.created_at, note=n) for n in notes)
     for message in messages:
         label = Destination(message.destination).label
         entries.extend(

@@ -14,13 +14,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
+from functools import reduce
+from operator import or_
 
+from django.db import connections
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from orders.integrations.carriers import carrier_for_tracking_number
-from orders.models import Destination, Order, OrderLine, OutboxMessage, Package
+from orders.models import Destination, MessageState, Order, OrderLine, OrderNote, OutboxMessage, Package, Shipment
 from orders.selectors.orders import LIST_FIELDS
 
 SEARCH_MAX_LENGTH = 100  # longer input is cut: nothing searchable is longer, and it bounds the LIKE patterns
@@ -76,7 +79,8 @@ def order_search(*, q: str | None, queryset: QuerySet[Order] | None = None) -> Q
 
     Exact matches compare `Lower(field)` with the lowered input, the expressions of the functional indexes
     (order_po_idx, order_email_idx, line_sku_idx, …); SKU and tracking are `Exists` subqueries. Tracking numbers
-    are stored upper-case and compared as such (package_tracking1_idx / package_tracking2_idx).
+    are stored upper-case and compared as such (package_tracking1_idx / package_tracking2_idx). Note text is an
+    `Exists` with `icontains`, which PostgreSQL runs as UPPER(text) LIKE: the trigram index note_text_trgm_idx.
     """
     queryset = Order.objects.all() if queryset is None else queryset
     text = normalise_query(q)
@@ -111,6 +115,7 @@ def order_search(*, q: str | None, queryset: QuerySet[Order] | None = None) -> Q
         | _tracking_exists(text)
         | Q(customer_name__icontains=text)
         | Q(customer_no__icontains=text)
+        | Exists(OrderNote.objects.filter(order=OuterRef("pk"), text__icontains=text))
     )
 
 
@@ -143,6 +148,8 @@ class OrderFilters:
     sync: dict[str, str] = field(default_factory=dict)  # destination → message state or SYNC_NONE
     created_from: date | None = None
     created_to: date | None = None
+    needs_attention: bool = False  # any destination's latest message needs a person
+    shipped_on: date | None = None  # a shipment dated that local day
 
 
 def latest_sync_state(destination: str) -> Subquery:
@@ -174,6 +181,17 @@ def order_filter(queryset: QuerySet[Order], *, filters: OrderFilters) -> QuerySe
         queryset = queryset.alias(**{name: latest_sync_state(destination)}).filter(
             Exists(messages.filter(state=state)), **{name: state}
         )
+    if filters.needs_attention:
+        attention = MessageState.NEEDS_ATTENTION
+        latest = {f"_latest_{d}": latest_sync_state(d) for d in Destination.values}
+        queryset = queryset.alias(**latest).filter(
+            Exists(OutboxMessage.objects.filter(order_id=OuterRef("pk"), state=attention)),
+            reduce(or_, (Q(**{name: attention}) for name in latest)),
+        )
+    if filters.shipped_on:
+        start, end = _local_midnight(filters.shipped_on), _local_midnight(filters.shipped_on + timedelta(days=1))
+        shipped = Shipment.objects.filter(order_id=OuterRef("pk"), shipment_date__gte=start, shipment_date__lt=end)
+        queryset = queryset.filter(Exists(shipped))
     # Bounds as instants, not `created_at__date`: a plain range keeps order_created_idx usable.
     if filters.created_from:
         queryset = queryset.filter(created_at__gte=_local_midnight(filters.created_from))
@@ -309,6 +327,21 @@ def order_destinations(*, order_ids: list[int]) -> list[Order]:
 def capped_count(queryset: QuerySet, *, cap: int) -> int:
     """How many rows match, counting at most cap + 1 (COUNT over a LIMIT subquery, never the whole table)."""
     return queryset.order_by()[: cap + 1].count()
+
+
+def capped_counts(querysets: list[QuerySet], *, cap: int) -> list[int]:
+    """`capped_count` of each queryset, all in one query: SELECT (SELECT COUNT(*) FROM (… LIMIT cap+1)), …
+    So a row of tabs costs one query however many tabs there are."""
+    if not querysets:
+        return []
+    parts, params = [], []
+    for index, queryset in enumerate(querysets):
+        sql, values = queryset.order_by().values("pk")[: cap + 1].query.sql_with_params()
+        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped_{index})")
+        params.extend(values)
+    with connections[querysets[0].db].cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        return [int(n) for n in cursor.fetchone()]
 
 
 # --- Export ------------------------------------------------------------------------------------------------------

@@ -55,3 +55,8 @@ __all__ = [
 from orders.services.duplicate import order_duplicate  # noqa: E402
 
 __all__ += ["order_duplicate"]
+
+from orders.services.notes import note_add, note_delete, note_edit  # noqa: E402
+from orders.services.saved_views import saved_view_create, saved_view_delete  # noqa: E402
+
+__all__ += ["note_add", "note_delete", "note_edit", "saved_view_create", "saved_view_delete"]

@@ -4,23 +4,34 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from orders import selectors, services
 from orders.errors import DomainError
 from orders.forms import describe_field
-from orders.models import Destination, Order, OrderState
-from orders.selectors.detail import badge_rows
+from orders.models import NOTE_MAX_LENGTH, Destination, Order, OrderState
+from orders.selectors.detail import OrderDetail, badge_rows
 from orders.services import Actor
 from orders.views.auth import operator_required
 from orders.views.htmx import wants_partial
 
 TEMPLATE = "orders/order_detail.html"
+
+
+class NoteForm(forms.Form):
+    """A staff note, added on the order page or edited in place (orders/views/order_notes.py)."""
+
+    text = forms.CharField(
+        label="Note", max_length=NOTE_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3}), strip=True
+    )
+    pinned = forms.BooleanField(label="Pin it: show it on the order list", required=False)
 
 
 @require_GET
@@ -30,7 +41,21 @@ def order_detail(request: HttpRequest, number: str) -> HttpResponse:
     except Order.DoesNotExist:
         raise Http404(f"No order {number}.") from None
     template = f"{TEMPLATE}#page" if wants_partial(request) else TEMPLATE
-    return render(request, template, {"d": detail, "o": detail.order, "here": request.get_full_path()})
+    return render(request, template, detail_context(request, detail))
+
+
+def detail_context(request: HttpRequest, detail: OrderDetail, **extra) -> dict:
+    """What the order page and its notes partial render from; `extra` carries a bound note form and a status."""
+    now = timezone.now()
+    return {
+        "d": detail,
+        "o": detail.order,
+        "here": request.get_full_path(),
+        "note_form": NoteForm(),
+        # The notes the viewer may still edit or delete (theirs, younger than the edit window).
+        "changeable": {note.pk for note in detail.notes if note.changeable_by(request.user, now=now)},
+        **extra,
+    }
 
 
 @require_GET

@@ -4,24 +4,33 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict, StreamingHttpResponse
 from django.shortcuts import render
 from django.template.defaultfilters import pluralize
 from django.urls import path
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.timezone import localtime
+from django.utils.timezone import localdate, localtime
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import push_url
 
 from orders import selectors
 from orders.errors import DomainError
-from orders.models import Destination, FulfilmentState, MessageState, Order, OrderSource, OrderState, OutboxMessage
-from orders.roles import can_operate
+from orders.models import (
+    Destination,
+    FulfilmentState,
+    MessageState,
+    Order,
+    OrderSource,
+    OrderState,
+    OutboxMessage,
+    SavedView,
+)
+from orders.roles import can_administer, can_operate
 from orders.selectors.search import EXPORT_FIELDS, PAGE_SIZE
 from orders.selectors.tracking import PackageSummary
 from orders.services import Actor
@@ -51,10 +60,17 @@ class OrderListForm(forms.Form):
     sync_tulaerp = forms.ChoiceField(required=False, choices=[("", "Any"), *SYNC_CHOICES], label="TulaERP sync")
     created_from = forms.DateField(required=False, label="Created from", widget=forms.DateInput(attrs={"type": "date"}))
     created_to = forms.DateField(required=False, label="Created to", widget=forms.DateInput(attrs={"type": "date"}))
+    attention = forms.ChoiceField(
+        required=False, choices=[("", "Any"), ("1", "Any destination")], label="Needs attention"
+    )
+    shipped_on = forms.DateField(required=False, label="Shipped on", widget=forms.DateInput(attrs={"type": "date"}))
     sort = forms.ChoiceField(required=False, choices=[(key, key) for key in selectors.SORTS])
     after = forms.CharField(required=False, max_length=500)
 
-    FILTER_FIELDS = ("state", "fulfilment", "source", "sync_cimcloud", "sync_tulaerp", "created_from", "created_to")
+    FILTER_FIELDS = (
+        "state", "fulfilment", "source", "sync_cimcloud", "sync_tulaerp", "attention", "created_from", "created_to",
+        "shipped_on",
+    )  # fmt: skip
 
     def value(self, name: str):
         self.is_valid()
@@ -72,6 +88,8 @@ class OrderListForm(forms.Form):
             sync={d: self.value(f"sync_{d}") for d in Destination.values if self.value(f"sync_{d}")},
             created_from=self.value("created_from") or None,
             created_to=self.value("created_to") or None,
+            needs_attention=self.value("attention") == "1",
+            shipped_on=self.value("shipped_on") or None,
         )
 
     def params(self, **overrides) -> dict[str, str]:
@@ -97,18 +115,26 @@ class OrderRow:
     order: Order
     badges: list[tuple[str, OutboxMessage | None]]  # (destination label, its latest message)
     package: PackageSummary | None
+    pinned: list[str] = field(default_factory=list)  # texts of pinned notes, newest first
+
+    @property
+    def pinned_text(self) -> str:
+        return "\n\n".join(self.pinned)
 
 
-def _rows(orders: Iterable[Order], *, with_packages: bool = True) -> tuple[list[OrderRow], bool]:
+def _rows(orders: Iterable[Order], *, full: bool = True) -> tuple[list[OrderRow], bool]:
+    """The rows' badges; with `full`, also their packages and pinned notes (the badge poll needs neither)."""
     orders = list(orders)
     ids = [order.pk for order in orders]
     states = selectors.sync_states(ids)
-    packages = selectors.package_summaries(order_ids=ids) if with_packages else {}
+    packages = selectors.package_summaries(order_ids=ids) if full else {}
+    pinned = selectors.pinned_notes(order_ids=ids) if full else {}
     rows = [
         OrderRow(
             order=order,
             badges=[(Destination(d).label, states[order.pk].get(d)) for d in order.destinations],
             package=packages.get(order.pk),
+            pinned=pinned.get(order.pk, []),
         )
         for order in orders
     ]
@@ -148,10 +174,62 @@ def order_list(request: HttpRequest) -> HttpResponse:
         "clear_url": _url(LIST_PATH, {k: v for k, v in params.items() if k == "sort"}),
         "ignored": sorted({str(form[name].label) for name in form.errors}),
     }
+    context["view_query"] = urlencode(params)  # what "Save view" saves: the query without the page cursor
     if wants_partial(request):
         response = render(request, f"{TEMPLATE}#results", context)
         return vary_on_htmx(push_url(response, context["current_url"]))
+    context["tabs"] = list_tabs(request, params)
     return vary_on_htmx(render(request, TEMPLATE, context))
+
+
+# --- Tabs: built-in views and saved ones -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tab:
+    name: str
+    query: str  # canonical query string ("" for all orders)
+    count: int  # capped at COUNT_CAP + 1
+    active: bool
+    view: SavedView | None = None  # None for the built-in tabs
+    can_delete: bool = False
+
+    @property
+    def url(self) -> str:
+        return f"{LIST_PATH}?{self.query}" if self.query else LIST_PATH
+
+    @property
+    def count_is_capped(self) -> bool:
+        return self.count > selectors.COUNT_CAP
+
+
+def built_in_tabs() -> list[tuple[str, dict[str, str]]]:
+    """Every user's tabs, computed (not stored): their queries are list queries like any saved view's."""
+    return [
+        ("All orders", {}),
+        ("Awaiting review", {"state": OrderState.AWAITING_REVIEW}),
+        ("Needs attention", {"attention": "1"}),
+        ("Shipped today", {"shipped_on": localdate().isoformat()}),
+    ]
+
+
+def list_tabs(request: HttpRequest, current: dict[str, str]) -> list[Tab]:
+    """Built-in tabs, then the user's own and everyone's shared views, each with its capped count. Two queries
+    whatever the number of tabs: the saved views, and every count in one."""
+    views = list(selectors.saved_views_visible(user=request.user)[: selectors.SAVED_VIEW_TABS])
+    entries: list[tuple[str, OrderListForm, SavedView | None]] = [
+        (name, OrderListForm(params), None) for name, params in built_in_tabs()
+    ]
+    entries += [(view.name, OrderListForm(QueryDict(view.query)), view) for view in views]
+    querysets = [selectors.order_query(q=form.value("q"), filters=form.order_filters()) for _, form, _ in entries]
+    counts = selectors.capped_counts(querysets, cap=selectors.COUNT_CAP)
+    admin = can_administer(request.user)
+    tabs = []
+    for (name, form, view), count in zip(entries, counts, strict=True):
+        params = form.params()
+        can_delete = view is not None and (view.owner_id == request.user.pk or (view.shared and admin))
+        tabs.append(Tab(name, urlencode(params), count, params == current, view, can_delete))
+    return tabs
 
 
 def _sort_links(form: OrderListForm, sort: str) -> dict[str, dict[str, str]]:
@@ -174,7 +252,7 @@ def _sync_badges(request: HttpRequest) -> HttpResponse:
     for part in request.GET.get("badges", "").split(",")[:PAGE_SIZE]:
         if part.strip().isdigit():
             ids.append(int(part))
-    rows, in_flight = _rows(selectors.order_destinations(order_ids=ids), with_packages=False)
+    rows, in_flight = _rows(selectors.order_destinations(order_ids=ids), full=False)
     context = {"rows": rows, "in_flight": in_flight, "poll_url": _url(LIST_PATH, {"badges": ",".join(map(str, ids))})}
     return render(request, f"{TEMPLATE}#sync_poll", context)
 

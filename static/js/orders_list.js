@@ -1,17 +1,8 @@
 // Order list and tracking lookup: keyboard shortcut and row selection. No inline scripts (strict CSP).
 (() => {
-  // "/" focuses the search box from anywhere but a field; ArrowDown in the box moves to the first result link.
+  // ArrowDown in the search box moves to the first result link ("/" and j/k/Enter/x are in keyboard.js).
   document.addEventListener("keydown", (event) => {
-    const target = event.target;
-    const typing = target.closest("input, textarea, select, [contenteditable]");
-    if (event.key === "/" && !typing && !event.ctrlKey && !event.metaKey && !event.altKey) {
-      const box = document.querySelector("[data-search-box]");
-      if (box) {
-        event.preventDefault();
-        box.focus();
-        box.select();
-      }
-    } else if (event.key === "ArrowDown" && target.matches("[data-search-box]")) {
+    if (event.key === "ArrowDown" && event.target.matches("[data-search-box]")) {
       const first = document.querySelector(".order-list .order-link, .track-card h2 a");
       if (first) {
         event.preventDefault();
@@ -19,6 +10,22 @@
       }
     }
   });
+
+  // The tab whose query is the list's current one is marked, also after a search typed in place.
+  const canonical = (query) => {
+    const params = new URLSearchParams(query);
+    params.delete("after");
+    return Array.from(params.entries()).map(([k, v]) => `${k}=${v}`).sort().join("&");
+  };
+  function markTab() {
+    const here = canonical(window.location.search);
+    document.querySelectorAll("[data-tab-query]").forEach((tab) => {
+      if (canonical(tab.dataset.tabQuery) === here) tab.setAttribute("aria-current", "page");
+      else tab.removeAttribute("aria-current");
+    });
+  }
+  document.addEventListener("htmx:pushedIntoHistory", markTab);
+  window.addEventListener("popstate", markTab);
 
   // Bulk selection: "select all" and a live count. Without JavaScript the checkboxes still work one by one.
   const orderBoxes = (form) => Array.from(form.querySelectorAll('input[name="order"]'));

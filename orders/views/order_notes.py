@@ -1,0 +1,120 @@
+"""Staff notes on the order page: add, edit and delete (own notes, for 15 minutes), in place with htmx and as
+plain form posts without JavaScript. The services decide who may change what; these views map their answers."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.views.decorators.http import require_POST
+
+from orders import selectors, services
+from orders.errors import DomainError, InvalidInput
+from orders.models import Order, OrderNote
+from orders.services import Actor
+from orders.views.auth import operator_required
+from orders.views.htmx import wants_partial
+from orders.views.order_detail import TEMPLATE, NoteForm, detail_context
+
+NOTE_FORM_PREFIX = "edit"  # an edit form's fields are "edit-<id>-text": one page holds several
+
+
+@operator_required
+@require_POST
+def note_add(request: HttpRequest, number: str) -> HttpResponse:
+    order = _order(number)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        try:
+            services.note_add(
+                actor=Actor.from_request(request),
+                order_id=order.pk,
+                text=form.cleaned_data["text"],
+                pinned=form.cleaned_data["pinned"],
+            )
+        except DomainError as exc:
+            _form_errors(form, exc)
+        else:
+            return _done(request, order, "Note added.")
+    return _render(request, order, note_form=form)
+
+
+@operator_required
+@require_POST
+def note_edit(request: HttpRequest, number: str, note_id: int) -> HttpResponse:
+    order, note = _order(number), _note(number, note_id)
+    form = NoteForm(request.POST, prefix=f"{NOTE_FORM_PREFIX}-{note.pk}")
+    if form.is_valid():
+        try:
+            services.note_edit(
+                actor=Actor.from_request(request),
+                note_id=note.pk,
+                text=form.cleaned_data["text"],
+                pinned=form.cleaned_data["pinned"],
+            )
+        except InvalidInput as exc:
+            _form_errors(form, exc)
+        except DomainError as exc:
+            return _done(request, order, exc.message, error=True)
+        else:
+            return _done(request, order, "Note saved.")
+    return _render(request, order, edit_form=form, edit_id=note.pk)
+
+
+@operator_required
+@require_POST
+def note_delete(request: HttpRequest, number: str, note_id: int) -> HttpResponse:
+    order, note = _order(number), _note(number, note_id)
+    try:
+        services.note_delete(actor=Actor.from_request(request), note_id=note.pk)
+    except DomainError as exc:
+        return _done(request, order, exc.message, error=True)
+    return _done(request, order, "Note deleted.")
+
+
+def _order(number: str) -> Order:
+    try:
+        return selectors.order_for_action(number=number)
+    except Order.DoesNotExist:
+        raise Http404(f"No order {number}.") from None
+
+
+def _note(number: str, note_id: int) -> OrderNote:
+    try:
+        note = selectors.note_for_action(note_id=note_id)
+    except OrderNote.DoesNotExist:
+        raise Http404("No such note.") from None
+    if note.order.order_number.lower() != number.strip().lower():
+        raise Http404("No such note on this order.")
+    return note
+
+
+def _done(request: HttpRequest, order: Order, text: str, *, error: bool = False) -> HttpResponse:
+    """htmx: the notes and timeline again with the outcome in them. Without JavaScript: back to the page."""
+    if wants_partial(request):
+        return _render(request, order, note_status=text, note_error=error)
+    (messages.error if error else messages.success)(request, text)
+    return redirect("orders:order-detail", number=order.order_number)
+
+
+def _render(request: HttpRequest, order: Order, **extra) -> HttpResponse:
+    """The notes and timeline (htmx) or the whole page, with a bound form's errors and what was typed kept."""
+    detail = selectors.order_detail(number=order.order_number)
+    template = f"{TEMPLATE}#notes" if wants_partial(request) else TEMPLATE
+    return render(request, template, detail_context(request, detail, **extra))
+
+
+def _form_errors(form: NoteForm, exc: DomainError) -> None:
+    for field, errors in exc.field_errors.items():
+        for error in errors:
+            form.add_error(field if field in form.fields else None, error)
+    if not exc.field_errors:
+        form.add_error(None, exc.message)
+
+
+urls = [
+    path("orders/<ordernumber:number>/notes/", note_add, name="order-note-add"),
+    path("orders/<ordernumber:number>/notes/<int:note_id>/edit/", note_edit, name="order-note-edit"),
+    path("orders/<ordernumber:number>/notes/<int:note_id>/delete/", note_delete, name="order-note-delete"),
+]
