@@ -46,6 +46,7 @@ EXPORT_CHUNK_ROWS = 2000
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # The natural first direction of each column: newest, largest first; names and numbers A→Z.
 SORT_COLUMNS = {"created": "-created", "number": "number", "customer": "customer", "total": "-total"}
+TAB_COUNT_CAP = selectors.COUNT_CAP  # tabs say "1,000+" beyond this
 SYNC_CHOICES = [*MessageState.choices, (selectors.SYNC_NONE, "Not sent")]
 
 
@@ -191,6 +192,7 @@ class Tab:
     query: str  # canonical query string ("" for all orders)
     count: int  # capped at COUNT_CAP + 1
     active: bool
+    cap: int
     view: SavedView | None = None  # None for the built-in tabs
     can_delete: bool = False
 
@@ -200,7 +202,7 @@ class Tab:
 
     @property
     def count_is_capped(self) -> bool:
-        return self.count > selectors.COUNT_CAP
+        return self.count > self.cap
 
 
 def built_in_tabs() -> list[tuple[str, dict[str, str]]]:
@@ -222,13 +224,13 @@ def list_tabs(request: HttpRequest, current: dict[str, str]) -> list[Tab]:
     ]
     entries += [(view.name, OrderListForm(QueryDict(view.query)), view) for view in views]
     querysets = [selectors.order_query(q=form.value("q"), filters=form.order_filters()) for _, form, _ in entries]
-    counts = selectors.capped_counts(querysets, cap=selectors.COUNT_CAP)
+    counts = selectors.capped_counts(querysets, cap=TAB_COUNT_CAP)
     admin = can_administer(request.user)
     tabs = []
     for (name, form, view), count in zip(entries, counts, strict=True):
         params = form.params()
         can_delete = view is not None and (view.owner_id == request.user.pk or (view.shared and admin))
-        tabs.append(Tab(name, urlencode(params), count, params == current, view, can_delete))
+        tabs.append(Tab(name, urlencode(params), count, params == current, TAB_COUNT_CAP, view, can_delete))
     return tabs
 
 
