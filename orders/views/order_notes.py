@@ -3,6 +3,10 @@ plain form posts without JavaScript. The services decide who may change what; th
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -25,19 +29,7 @@ NOTE_FORM_PREFIX = "edit"  # an edit form's fields are "edit-<id>-text": one pag
 def note_add(request: HttpRequest, number: str) -> HttpResponse:
     order = _order(number)
     form = NoteForm(request.POST)
-    if form.is_valid():
-        try:
-            services.note_add(
-                actor=Actor.from_request(request),
-                order_id=order.pk,
-                text=form.cleaned_data["text"],
-                pinned=form.cleaned_data["pinned"],
-            )
-        except DomainError as exc:
-            _form_errors(form, exc)
-        else:
-            return _done(request, order, "Note added.")
-    return _render(request, order, note_form=form)
+    return _save(request, order, form, partial(services.note_add, order_id=order.pk), "Note added.", note_form=form)
 
 
 @operator_required
@@ -45,21 +37,8 @@ def note_add(request: HttpRequest, number: str) -> HttpResponse:
 def note_edit(request: HttpRequest, number: str, note_id: int) -> HttpResponse:
     order, note = _order(number), _note(number, note_id)
     form = NoteForm(request.POST, prefix=f"{NOTE_FORM_PREFIX}-{note.pk}")
-    if form.is_valid():
-        try:
-            services.note_edit(
-                actor=Actor.from_request(request),
-                note_id=note.pk,
-                text=form.cleaned_data["text"],
-                pinned=form.cleaned_data["pinned"],
-            )
-        except InvalidInput as exc:
-            _form_errors(form, exc)
-        except DomainError as exc:
-            return _done(request, order, exc.message, error=True)
-        else:
-            return _done(request, order, "Note saved.")
-    return _render(request, order, edit_form=form, edit_id=note.pk)
+    save = partial(services.note_edit, note_id=note.pk)
+    return _save(request, order, form, save, "Note saved.", edit_form=form, edit_id=note.pk)
 
 
 @operator_required
@@ -88,6 +67,29 @@ def _note(number: str, note_id: int) -> OrderNote:
     if note.order.order_number.lower() != number.strip().lower():
         raise Http404("No such note on this order.")
     return note
+
+
+def _save(
+    request: HttpRequest,
+    order: Order,
+    form: NoteForm,
+    save: Callable[..., OrderNote],
+    success: str,
+    **again: Any,
+) -> HttpResponse:
+    """Bind the form and call the service. Bad input stays on the form with what was typed; any other refusal
+    (not the author, too late) is the outcome shown."""
+    if form.is_valid():
+        fields = {"text": form.cleaned_data["text"], "pinned": form.cleaned_data["pinned"]}
+        try:
+            save(actor=Actor.from_request(request), **fields)
+        except InvalidInput as exc:
+            _form_errors(form, exc)
+        except DomainError as exc:
+            return _done(request, order, exc.message, error=True)
+        else:
+            return _done(request, order, success)
+    return _render(request, order, **again)
 
 
 def _done(request: HttpRequest, order: Order, text: str, *, error: bool = False) -> HttpResponse:
