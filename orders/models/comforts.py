@@ -12,6 +12,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from orders.models.orders import Order
+from orders.roles import can_administer
 
 NOTE_EDIT_WINDOW = timedelta(minutes=15)
 NOTE_MAX_LENGTH = 2000
@@ -77,3 +78,9 @@ class SavedView(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def deletable_by(self, user: AbstractBaseUser | AnonymousUser | None) -> bool:
+        """Its owner; for a shared view also an admin (the services enforce it; the list uses it for the button)."""
+        if user is None or not user.is_authenticated:
+            return False
+        return self.owner_id == user.pk or (self.shared and can_administer(user))

@@ -45,10 +45,9 @@ def saved_view_create(*, actor: Actor, name: str, query: str, shared: bool = Fal
 def saved_view_delete(*, actor: Actor, view_id: int) -> SavedView:
     with transaction.atomic(durable=True):
         view = SavedView.objects.select_for_update().get(pk=view_id)  # raises SavedView.DoesNotExist
-        if actor.user is None or view.owner_id != actor.user.pk:
+        if not view.deletable_by(actor.user):
             if not view.shared:  # someone else's personal view does not exist for this actor
                 raise SavedView.DoesNotExist("No such view.")
-            if not actor.is_admin:
-                raise NotAllowed("Only its owner or an admin can delete a shared view.")
+            raise NotAllowed("Only its owner or an admin can delete a shared view.")
         view.delete()
     return view

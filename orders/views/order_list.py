@@ -30,7 +30,7 @@ from orders.models import (
     OutboxMessage,
     SavedView,
 )
-from orders.roles import can_administer, can_operate
+from orders.roles import can_operate
 from orders.selectors.search import EXPORT_FIELDS, PAGE_SIZE
 from orders.selectors.tracking import PackageSummary
 from orders.services import Actor
@@ -225,11 +225,10 @@ def list_tabs(request: HttpRequest, current: dict[str, str]) -> list[Tab]:
     entries += [(view.name, OrderListForm(QueryDict(view.query)), view) for view in views]
     querysets = [selectors.order_query(q=form.value("q"), filters=form.order_filters()) for _, form, _ in entries]
     counts = selectors.capped_counts(querysets, cap=TAB_COUNT_CAP)
-    admin = can_administer(request.user)
     tabs = []
     for (name, form, view), count in zip(entries, counts, strict=True):
         params = form.params()
-        can_delete = view is not None and (view.owner_id == request.user.pk or (view.shared and admin))
+        can_delete = view is not None and view.deletable_by(request.user)
         tabs.append(Tab(name, urlencode(params), count, params == current, TAB_COUNT_CAP, view, can_delete))
     return tabs
 
