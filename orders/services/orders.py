@@ -123,7 +123,7 @@ def order_import(
             else None
         )
         if data.update_master and data.customer_no:
-            customer = upsert_customer_master(customer=customer, values=data.customer_fields)
+            customer = upsert_customer_master(actor=actor, customer=customer, values=data.customer_fields)
         order = _create(
             actor=actor,
             fields=data.fields,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import wraps
 
@@ -46,3 +47,37 @@ class HtmxAwareLoginRequiredMiddleware(LoginRequiredMiddleware):
                 f"{resolve_url(self.get_login_url(view_func))}?{urlencode({'next': back})}"
             )
         return super().handle_no_permission(request, view_func)
+
+
+# The page regions that ask for themselves on a timer (hx-trigger="every …"); htmx names the element in HX-Trigger.
+POLLING_REGIONS = frozenset({"home-overview", "outbox-live", "sync-poll", "sync-badges"})
+
+
+SEEN_KEY = "_activity_at"
+ACTIVITY_RESOLUTION_SECONDS = 60  # the expiry moves on at most once a minute: not one session write per request
+
+
+class SessionActivityMiddleware:
+    """Sign-out after SESSION_COOKIE_AGE of inactivity: a request a person makes saves the session (at most once a
+    minute), which moves its expiry on; a page polling by itself does not, so a monitor left open still signs out."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not is_polling(request):
+            now = int(time.time())
+            if now - request.session.get(SEEN_KEY, 0) >= ACTIVITY_RESOLUTION_SECONDS:
+                request.session[SEEN_KEY] = now  # SessionMiddleware (outside) saves it with a fresh expiry
+        return response
+
+
+def mark_signed_in(sender, request: HttpRequest, user, **kwargs) -> None:
+    """Signing in is activity (connected to user_logged_in in apps.py)."""
+    request.session[SEEN_KEY] = int(time.time())
+
+
+def is_polling(request: HttpRequest) -> bool:
+    return request.method == "GET" and bool(request.htmx) and request.htmx.trigger in POLLING_REGIONS
