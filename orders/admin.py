@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
-from django.db import transaction
+from django.db import models, transaction
 from django.http import HttpRequest
 
 from orders import services
@@ -27,8 +27,13 @@ from orders.services import Actor
 from orders.services.catalog import catalog_item_save
 from orders.services.users import user_record_saved, user_snapshot, user_unlock
 
+# Django 6 makes https the default scheme of a URL form field; say so now (the admin shows tracking links).
+URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
+
 
 class ReadOnlyAdmin(admin.ModelAdmin):
+    formfield_overrides = URL_FIELDS
+
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
@@ -40,6 +45,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 class ReadOnlyInline(admin.TabularInline):
+    formfield_overrides = URL_FIELDS
     extra = 0
     can_delete = False
     show_change_link = False

@@ -13,7 +13,7 @@ from django.shortcuts import resolve_url
 from django.utils.http import urlencode
 from django_htmx.http import HttpResponseClientRedirect
 
-from orders.roles import can_administer, can_operate
+from orders.roles import can_administer, can_operate, role_of
 
 
 def operator_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -37,8 +37,15 @@ def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
 
 
 class HtmxAwareLoginRequiredMiddleware(LoginRequiredMiddleware):
-    """An htmx request without a session gets HX-Redirect to the login page, so the login form is never swapped
-    into a table cell; the page it came from is where the user returns."""
+    """Every page needs a login, and the dashboard's pages a role too (a signed-in user in no group sees
+    nothing). An htmx request without a session gets HX-Redirect to the login page, so the login form is never
+    swapped into a table cell; the page it came from is where the user returns."""
+
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs) -> HttpResponse | None:
+        response = super().process_view(request, view_func, view_args, view_kwargs)
+        if response is None and request.resolver_match.app_name == "orders" and role_of(request.user) is None:
+            raise PermissionDenied("Your account has no role yet: ask an admin to give you one.")
+        return response
 
     def handle_no_permission(self, request: HttpRequest, view_func) -> HttpResponse:
         if getattr(request, "htmx", False):
