@@ -356,3 +356,9 @@ MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.Authenticatio
                   "orders.views.auth.SessionActivityMiddleware")  # fmt: skip
 MIDDLEWARE += ["csp.middleware.CSPMiddleware", "axes.middleware.AxesMiddleware"]  # axes: last, as it asks
 LOGGING["loggers"]["axes"] = {"level": "WARNING"}  # failures and lockouts; not every successful sign-in
+
+# Limits on input, pages and API alike (the services enforce the line count; forms and serializers the lengths).
+ORDER_MAX_LINES = env_int("ORDER_MAX_LINES", 200)
+# A form post carries ~6 fields per line: room for a whole order, not for a flood. Bodies stay at Django's 2.5 MB.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = ORDER_MAX_LINES * 6 + 200
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DJANGO_MAX_BODY_BYTES", 2_621_440)

@@ -11,6 +11,8 @@ from django.http import HttpRequest
 
 from orders.models import AuditEntry, Channel, Order, OrderEvent
 
+NOTE_MAX = 2000  # staff's free text (review comments, cancel reasons, outbox notes), on pages and the API alike
+
 
 @dataclass(frozen=True)
 class Actor:
