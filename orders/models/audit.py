@@ -3,11 +3,9 @@ the catalogue. Written by the service that made the change, inside its transacti
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
-from django.utils import timezone
 
-from orders.models.choices import Channel
+from orders.models.events import ActorRecord
 
 
 class AuditKind(models.TextChoices):
@@ -26,21 +24,12 @@ class AuditKind(models.TextChoices):
     CATALOG_ITEM_CHANGED = "catalog_item_changed", "Catalogue item changed"
 
 
-class AuditEntry(models.Model):
+class AuditEntry(ActorRecord):
     kind = models.CharField(max_length=30, choices=AuditKind.choices)
     # What changed, as "customer 42" / "user 7" / "destination cimcloud": the row may be gone later, the entry stays.
     target_type = models.CharField(max_length=30)
     target_id = models.CharField(max_length=100)
     target_label = models.CharField(max_length=200, blank=True)  # its name then: "C100 Northwind Traders"
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    actor_label = models.CharField(max_length=100, blank=True)
-    channel = models.CharField(max_length=10, choices=Channel.choices)
-    remote_addr = models.GenericIPAddressField(null=True, blank=True)
-    message = models.CharField(max_length=500, blank=True)
-    detail = models.JSONField(default=dict, blank=True)  # field diff {"field": [old, new]} or small facts
-    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -52,7 +41,3 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.target_label or self.target_id} ({self.created_at:%Y-%m-%d %H:%M})"
-
-    @property
-    def actor_name(self) -> str:
-        return self.actor.get_username() if self.actor_id else (self.actor_label or self.get_channel_display())

@@ -32,6 +32,10 @@ class Actor:
     def system(cls, label: str, *, channel: str = Channel.COMMAND) -> Actor:
         return cls(user=None, channel=channel, label=label)
 
+    def as_fields(self) -> dict[str, Any]:
+        """The recorded-by fields of an OrderEvent or AuditEntry."""
+        return {"actor": self.user, "actor_label": self.label, "channel": self.channel, "remote_addr": self.remote_addr}
+
     @property
     def is_admin(self) -> bool:
         return bool(self.user and self.user.has_perm("orders.administer_dashboard"))
@@ -41,14 +45,7 @@ def record_event(
     order: Order, actor: Actor, kind: str, message: str = "", detail: dict[str, Any] | None = None
 ) -> OrderEvent:
     return OrderEvent.objects.create(
-        order=order,
-        kind=kind,
-        actor=actor.user,
-        actor_label=actor.label,
-        channel=actor.channel,
-        remote_addr=actor.remote_addr,
-        message=message[:500],
-        detail=detail or {},
+        order=order, kind=kind, message=message[:500], detail=detail or {}, **actor.as_fields()
     )
 
 
@@ -71,12 +68,9 @@ def record_audit(
         target_type=target_type,
         target_id=str(target_id),
         target_label=target_label[:200],
-        actor=actor.user,
-        actor_label=actor.label,
-        channel=actor.channel,
-        remote_addr=actor.remote_addr,
         message=message[:500],
         detail=detail or {},
+        **actor.as_fields(),
     )
 
 
