@@ -41,3 +41,14 @@ class StaleVersion(DomainError):
 
 class Conflict(DomainError):
     code = "conflict"
+
+
+def limited_text(value: str, *, field: str, limit: int) -> str:
+    """`value` stripped, or InvalidInput naming `field` when it is longer than `limit` (pages and API alike)."""
+    text = value.strip()
+    if len(text) > limit:
+        raise InvalidInput(
+            f"The {field.replace('_', ' ')} is too long: at most {limit} characters (this one has {len(text)}).",
+            field_errors={field: [f"Use at most {limit} characters."]},
+        )
+    return text

@@ -266,7 +266,10 @@ class LineForm(QuietMixin, forms.Form):
 
 
 class BaseLineFormSet(forms.BaseFormSet):
-    default_error_messages = {"too_few_forms": "Add at least one line."}
+    default_error_messages = {
+        "too_few_forms": "Add at least one line.",
+        "too_many_forms": "An order holds at most %(num)d lines: split it in two.",
+    }
 
     def __init__(self, *args: Any, quiet: bool = False, **kwargs: Any) -> None:
         self.quiet = quiet
@@ -327,7 +330,15 @@ class BaseLineFormSet(forms.BaseFormSet):
 
 
 LineFormSet = forms.formset_factory(
-    LineForm, formset=BaseLineFormSet, extra=0, min_num=1, validate_min=True, can_delete=True
+    LineForm,
+    formset=BaseLineFormSet,
+    extra=0,
+    min_num=1,
+    validate_min=True,
+    max_num=settings.ORDER_MAX_LINES,
+    validate_max=True,  # a crafted post with more rows gets a form error, not more lines
+    absolute_max=settings.ORDER_MAX_LINES + 50,  # rows past this are not even built
+    can_delete=True,
 )
 
 

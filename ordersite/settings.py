@@ -6,6 +6,7 @@ missing DJANGO_SECRET_KEY or DJANGO_ALLOWED_HOSTS stops start-up.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -272,7 +273,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SERVE_PERMISSIONS": ["orders.api.permissions.RolePermission"],  # like every read: a role, viewer or above
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -285,3 +286,79 @@ SPECTACULAR_SETTINGS = {
         "TulaOrderStatusEnum": "orders.models.TulaOrderStatus",
     },
 }
+
+# --- Security (issue #7): production defaults that environment variables can only opt out of ----------------
+# With DJANGO_DEBUG off every protection below is on; a plain-HTTP run with debug off (a local smoke test) sets
+# DJANGO_SECURE_SSL_REDIRECT=0 and DJANGO_SECURE_COOKIES=0. Behind a load balancer that terminates TLS, set
+# DJANGO_SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto, and only when the balancer overwrites that header on every
+# request (else a client could claim HTTPS). DJANGO_CSRF_TRUSTED_ORIGINS lists https://host origins that reach
+# the site under another name than its Host header (e.g. a balancer that rewrites Host).
+_HTTPS = not DEBUG
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", _HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP and do not follow redirects
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31_536_000 if _HTTPS else 0)
+# The dashboard's own subdomains (if any) are ours too, so they get HSTS. Preload is not ours to decide: it
+# is submitted for the whole registrable domain by its owner and is hard to undo, so it stays off (W021 below).
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = False
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", _HTTPS)
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True  # pages send the token from the template (hx-headers), no script reads the cookie
+_proxy_header = env_str("DJANGO_SECURE_PROXY_SSL_HEADER")
+if _proxy_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_header.upper().replace("-", "_"), "https")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SILENCED_SYSTEM_CHECKS = ["security.W021"]  # HSTS preload: see SECURE_HSTS_PRELOAD
+# Sign-out after inactivity: every request that is a person's doing moves the expiry on
+# (orders.views.auth.SessionActivityMiddleware); the pages' own polling does not.
+SESSION_COOKIE_AGE = env_int("DJANGO_SESSION_IDLE_SECONDS", 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = False
+
+# Content Security Policy (django-csp 4): no inline scripts or styles anywhere; htmx's own style is off
+# (base.html's htmx-config), charts are SVG files or CSS classes.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# Login protection (django-axes): 5 failures per (username, IP address) lock that pair out for 15 minutes;
+# failures older than 15 minutes no longer count; a successful sign-in clears the pair's failures. State lives
+# in the database, shared by every web process. Unlock: `manage.py axes_reset_username USERNAME` or the
+# "Unlock" action on the admin's user list (docs/OPERATIONS.md).
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # the cool-off is 15 minutes from the lockout, not longer
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The address is REMOTE_ADDR (like OrderEvent's): behind a balancer that is the balancer's, so a lockout then
+# holds for the username from everywhere. Forwarded headers are not trusted (a client could set them).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out pair before the password is checked
+    "django.contrib.auth.backends.ModelBackend",
+]
+INSTALLED_APPS += ["axes", "csp"]
+MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+                  "orders.views.auth.SessionActivityMiddleware")  # fmt: skip
+MIDDLEWARE += ["csp.middleware.CSPMiddleware", "axes.middleware.AxesMiddleware"]  # axes: last, as it asks
+LOGGING["loggers"]["axes"] = {"level": "WARNING"}  # failures and lockouts; not every successful sign-in
+
+# Limits on input, pages and API alike (the services enforce the line count; forms and serializers the lengths).
+ORDER_MAX_LINES = env_int("ORDER_MAX_LINES", 200)
+# A form post carries ~6 fields per line: room for a whole order, not for a flood. Bodies stay at Django's 2.5 MB.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = ORDER_MAX_LINES * 6 + 200
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DJANGO_MAX_BODY_BYTES", 2_621_440)

@@ -64,6 +64,7 @@ def _ensure_roles() -> None:
 
     importlib.import_module("orders.migrations.0002_roles").create_roles(apps, None)
     importlib.import_module("orders.migrations.0004_catalog").grant(apps, None)
+    importlib.import_module("orders.migrations.0007_audit").grant(apps, None)
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 
 import pytest
@@ -10,7 +9,15 @@ from django.utils import timezone
 
 from orders import outbox, services
 from orders.errors import NotAllowed
-from orders.models import DeliveryAttempt, DestinationState, MessageState, OutboxMessage, Priority
+from orders.models import (
+    AuditEntry,
+    AuditKind,
+    DeliveryAttempt,
+    DestinationState,
+    MessageState,
+    OutboxMessage,
+    Priority,
+)
 from orders.selectors import attempts_per_hour, layout_alerts, needs_attention_messages
 from orders.services import Actor
 from orders.views.outbox import duration_text
@@ -266,7 +273,14 @@ def test_operator_cannot_pause_or_resume(client, operator):
         services.destination_pause(actor=Actor(user=operator), destination="cimcloud", reason="x")
 
 
-def test_admin_pauses_and_resumes_and_the_banner_follows(client, admin_user, caplog):
+def _audit_trail() -> list[tuple[str, str, str, str]]:
+    return [
+        (e.kind, e.target_id, e.actor_name, e.message)
+        for e in AuditEntry.objects.filter(target_type="destination").order_by("id")
+    ]
+
+
+def test_admin_pauses_and_resumes_and_the_banner_follows(client, admin_user):
     client.force_login(admin_user)
     form = client.get("/outbox/destinations/cimcloud/pause/")
     assert form.status_code == 200 and "Pause CIMcloud" in form.text
@@ -275,8 +289,7 @@ def test_admin_pauses_and_resumes_and_the_banner_follows(client, admin_user, cap
     assert empty.status_code == 200 and "This field is required." in empty.text
     assert not DestinationState.objects.filter(paused_by_hand=True).exists()
 
-    with caplog.at_level(logging.INFO, logger="orders.audit"):
-        response = client.post("/outbox/destinations/cimcloud/pause/", {"reason": "CIMcloud maintenance"}, follow=True)
+    response = client.post("/outbox/destinations/cimcloud/pause/", {"reason": "CIMcloud maintenance"}, follow=True)
     assert response.redirect_chain == [("/outbox/", 302)]
     state = DestinationState.objects.get(destination="cimcloud")
     assert state.paused_by_hand and state.paused_until > timezone.now() + timedelta(days=300)
@@ -284,20 +297,21 @@ def test_admin_pauses_and_resumes_and_the_banner_follows(client, admin_user, cap
     assert "CIMcloud is paused: CIMcloud maintenance (by boss)" in layout_alerts()
     assert "CIMcloud is paused: CIMcloud maintenance (by boss)" in response.text  # the banner
     assert "Resume sending" in response.text and "Paused by hand until resumed" in response.text
-    assert any("destination paused destination=cimcloud actor=boss" in r.getMessage() for r in caplog.records)
+    assert _audit_trail() == [(AuditKind.DESTINATION_PAUSED, "cimcloud", "boss", "CIMcloud maintenance")]
     assert outbox.reserve_slot("cimcloud") > 0  # the workers wait
 
     outbox.pause_for_configuration("cimcloud", "401 Unauthorized")  # never overrides a pause by hand
     assert DestinationState.objects.get(destination="cimcloud").pause_reason == "CIMcloud maintenance (by boss)"
 
-    with caplog.at_level(logging.INFO, logger="orders.audit"):
-        resumed = client.post("/outbox/destinations/cimcloud/resume/", follow=True)
+    resumed = client.post("/outbox/destinations/cimcloud/resume/", follow=True)
     assert "CIMcloud is sending again." in resumed.text
     state.refresh_from_db()
     assert (state.paused_until, state.pause_reason, state.paused_by_hand) == (None, "", False)
     assert not [a for a in layout_alerts() if "paused" in a]
     assert "is paused" not in resumed.text
-    assert any("destination resumed destination=cimcloud actor=boss" in r.getMessage() for r in caplog.records)
+    assert _audit_trail()[1:] == [
+        (AuditKind.DESTINATION_RESUMED, "cimcloud", "boss", "was paused: CIMcloud maintenance (by boss)")
+    ]
 
     again = client.post("/outbox/destinations/cimcloud/resume/", follow=True)
     assert "CIMcloud is not paused." in again.text

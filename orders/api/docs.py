@@ -12,6 +12,9 @@ from orders.api.parsers import DecimalJSONRenderer
 
 
 class _JsonErrors:
+    # OPTIONS would render DRF's metadata through the HTML renderer, which has no template for it.
+    http_method_names = ["get", "head"]
+
     def handle_exception(self, exc: Exception) -> Any:
         response = super().handle_exception(exc)  # type: ignore[misc]
         # The YAML and HTML renderers would write the error body in their own formats.
@@ -29,4 +32,4 @@ class SchemaView(_JsonErrors, SpectacularAPIView):
 
 
 class DocsView(_JsonErrors, SpectacularSwaggerSplitView):
-    pass
+    template_name = "orders/api_docs.html"  # no inline style: the page passes the Content Security Policy

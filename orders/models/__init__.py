@@ -1,3 +1,4 @@
+from orders.models.audit import AuditEntry, AuditKind
 from orders.models.catalog import CatalogItem
 from orders.models.choices import (
     Channel,
@@ -43,6 +44,8 @@ __all__ = [
     "CLAIMABLE_STATES",
     "OPEN_STATES",
     "ApiToken",
+    "AuditEntry",
+    "AuditKind",
     "CatalogItem",
     "AttentionReason",
     "DeliveryAttempt",

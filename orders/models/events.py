@@ -8,11 +8,9 @@ from orders.models.choices import Channel, EventKind
 from orders.models.orders import Order
 
 
-class OrderEvent(models.Model):
-    """The order's timeline and its audit trail: one row per change, written by the service that made it."""
+class ActorRecord(models.Model):
+    """Who made a change, how it reached us, and what it was: shared by order events and audit entries."""
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(max_length=30, choices=EventKind.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -24,15 +22,25 @@ class OrderEvent(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        abstract = True
+
+    @property
+    def actor_name(self) -> str:
+        return self.actor.get_username() if self.actor_id else (self.actor_label or self.get_channel_display())
+
+
+class OrderEvent(ActorRecord):
+    """The order's timeline and its audit trail: one row per change, written by the service that made it."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=30, choices=EventKind.choices)
+
+    class Meta:
         ordering = ["order", "created_at", "id"]
         indexes = [models.Index(fields=["order", "created_at", "id"], name="event_order_time_idx")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.created_at:%Y-%m-%d %H:%M})"
-
-    @property
-    def actor_name(self) -> str:
-        return self.actor.get_username() if self.actor_id else (self.actor_label or self.get_channel_display())
 
 
 class ExternalToken(models.Model):

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
 from orders.errors import InvalidInput, InvalidTransition, NotAllowed
-from orders.models import Destination, DestinationState
-from orders.services.context import Actor
-
-audit = logging.getLogger("orders.audit")
+from orders.models import AuditKind, Destination, DestinationState
+from orders.services.context import Actor, record_audit
 
 # A pause by hand lasts until someone resumes it. `paused_until` is what every worker checks, so it gets a date
 # far enough away to mean "until resumed", near enough to stay an ordinary datetime everywhere.
@@ -38,7 +35,7 @@ def destination_pause(*, actor: Actor, destination: str, reason: str) -> Destina
         state.pause_reason = f"{reason} (by {_who(actor)})"
         state.paused_by_hand = True
         state.save(update_fields=["paused_until", "pause_reason", "paused_by_hand"])
-    audit.info("destination paused destination=%s actor=%s reason=%r", destination, _who(actor), reason)
+        _audit(actor, AuditKind.DESTINATION_PAUSED, destination, reason)
     return state
 
 
@@ -54,8 +51,14 @@ def destination_resume(*, actor: Actor, destination: str) -> DestinationState:
         previous = state.pause_reason
         state.paused_until, state.pause_reason, state.paused_by_hand = None, "", False
         state.save(update_fields=["paused_until", "pause_reason", "paused_by_hand"])
-    audit.info("destination resumed destination=%s actor=%s was=%r", destination, _who(actor), previous)
+        _audit(actor, AuditKind.DESTINATION_RESUMED, destination, f"was paused: {previous}")
     return state
+
+
+def _audit(actor: Actor, kind: str, destination: str, message: str) -> None:
+    record_audit(
+        actor, kind, target_type="destination", target_id=destination, target_label=_label(destination), message=message
+    )
 
 
 def _require_admin(actor: Actor) -> None:

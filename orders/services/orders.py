@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from orders.errors import Conflict, InvalidInput, InvalidTransition, NotAllowed, StaleVersion
+from orders.errors import Conflict, InvalidInput, InvalidTransition, NotAllowed, StaleVersion, limited_text
 from orders.integrations.validation import presend_check
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ from orders.models import (
     OrderSource,
     OrderState,
 )
-from orders.services.context import Actor, record_event
+from orders.services.context import NOTE_MAX, Actor, record_event
 from orders.services.customers import upsert_customer_master
 from orders.services.numbering import next_order_number
 from orders.services.outbox import cancel_unsent_messages, enqueue_order
@@ -123,7 +124,7 @@ def order_import(
             else None
         )
         if data.update_master and data.customer_no:
-            customer = upsert_customer_master(customer=customer, values=data.customer_fields)
+            customer = upsert_customer_master(actor=actor, customer=customer, values=data.customer_fields)
         order = _create(
             actor=actor,
             fields=data.fields,
@@ -377,7 +378,7 @@ def order_approve(*, actor: Actor, order_id: int) -> Order:
 
 
 def order_reject(*, actor: Actor, order_id: int, comment: str) -> Order:
-    comment = comment.strip()
+    comment = limited_text(comment, field="comment", limit=NOTE_MAX)
     if not comment:
         raise InvalidInput("Say why the order is rejected.", field_errors={"comment": ["A comment is required."]})
     with transaction.atomic(durable=True):
@@ -395,7 +396,7 @@ def order_cancel(*, actor: Actor, order_id: int, reason: str = "") -> Order:
     with transaction.atomic(durable=True):
         order = _locked(order_id)
         _require_transition(order, OrderState.CANCELLED)
-        order.cancel_reason = reason.strip()
+        order.cancel_reason = limited_text(reason, field="reason", limit=NOTE_MAX)
         order.cancelled_at, order.cancelled_by = timezone.now(), actor.user
         cancel_unsent_messages(order, note="Order cancelled.")
         _transition(
@@ -562,6 +563,11 @@ def _set_totals(order: Order, rows: Sequence[OrderLine]) -> None:
 
 
 def _write_lines(order: Order, rows: list[OrderLine]) -> None:
+    if len(rows) > settings.ORDER_MAX_LINES:
+        raise InvalidInput(
+            f"An order holds at most {settings.ORDER_MAX_LINES} lines; this one has {len(rows)}. Split it in two.",
+            field_errors={"lines": [f"At most {settings.ORDER_MAX_LINES} lines."]},
+        )
     for row in rows:
         row.order = order
     OrderLine.objects.bulk_create(rows)

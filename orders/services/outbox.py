@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from orders.errors import InvalidInput, InvalidTransition
+from orders.errors import InvalidInput, InvalidTransition, limited_text
 from orders.integrations import jsonutil
 from orders.integrations.payloads import cimcloud_order_body, tulaerp_order_body
 from orders.models import (
@@ -24,7 +24,7 @@ from orders.models import (
     OutboxMessage,
     Priority,
 )
-from orders.services.context import Actor, record_event
+from orders.services.context import NOTE_MAX, Actor, record_event
 
 BUILDERS = {Destination.CIMCLOUD: cimcloud_order_body, Destination.TULAERP: tulaerp_order_body}
 
@@ -87,7 +87,7 @@ def outbox_cancel_message(*, actor: Actor, message_id: int, note: str = "") -> O
             raise InvalidTransition(
                 f"Message #{message.pk} is {message.get_state_display().lower()} and cannot be cancelled."
             )
-        message.state, message.note = MessageState.CANCELLED, note.strip()
+        message.state, message.note = MessageState.CANCELLED, limited_text(note, field="note", limit=NOTE_MAX)
         message.save(update_fields=["state", "note", "updated_at"])
         _event(message, actor, f"Sending to {message.get_destination_display()} cancelled. {message.note}".strip())
     return message
@@ -98,6 +98,8 @@ def outbox_mark_sent(*, actor: Actor, message_id: int, external_reference: str, 
     in the other system). A note is required: it is the audit trail for a send we did not make."""
     if not note.strip():
         raise InvalidInput("Say how you know the order is there.", field_errors={"note": ["A note is required."]})
+    note = limited_text(note, field="note", limit=NOTE_MAX)
+    external_reference = limited_text(external_reference, field="external_reference", limit=100)
     with transaction.atomic(durable=True):
         message = _locked_message(message_id)
         if message.state in (MessageState.SENT, MessageState.CANCELLED, MessageState.IN_FLIGHT):

@@ -18,8 +18,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from orders.errors import InvalidInput
-from orders.models import ApiToken
-from orders.services.context import Actor
+from orders.models import ApiToken, AuditKind
+from orders.services.context import Actor, record_audit
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,7 @@ def api_token_create(*, actor: Actor, user: AbstractBaseUser, name: str = "") ->
         token = ApiToken.objects.create(
             user=user, name=name.strip()[:100], prefix=raw[:PREFIX_LENGTH], key_hash=_hash(raw)
         )
+        _audit(actor, AuditKind.TOKEN_CREATED, token)
     logger.info("API token %s… created for %s by %s", token.prefix, user.get_username(), _who(actor))
     return token, raw
 
@@ -55,6 +56,7 @@ def api_token_revoke(*, actor: Actor, token_id: int) -> ApiToken:
         if token.revoked_at is None:
             token.revoked_at = timezone.now()
             token.save(update_fields=["revoked_at"])
+            _audit(actor, AuditKind.TOKEN_REVOKED, token)
             logger.info("API token %s… revoked by %s", token.prefix, _who(actor))
     return token
 
@@ -80,6 +82,18 @@ def api_token_authenticate(raw: str) -> ApiToken | None:
             ).update(last_used_at=now)
         token.last_used_at = now
     return token
+
+
+def _audit(actor: Actor, kind: str, token: ApiToken) -> None:
+    # The prefix tells tokens apart and is no secret; the hash stays out of the audit.
+    record_audit(
+        actor,
+        kind,
+        target_type="api_token",
+        target_id=token.pk,
+        target_label=f"{token.prefix}… of {token.user.get_username()}",
+        detail={"user": token.user.get_username(), "name": token.name},
+    )
 
 
 def _hash(raw: str) -> str:

@@ -2,12 +2,10 @@
 
 Who may change what: operators and admins edit the contact and address fields; only admins place or lift a credit
 hold (lifting one lets the customer's orders skip review, so it stays with the role that can override the review
-rules). Every credit-hold change is written to the `orders.audit` log with who, which customer and old → new.
+rules). `customer_update` audits every change, a credit-hold change in an entry of its own (AuditEntry).
 """
 
 from __future__ import annotations
-
-import logging
 
 from django import forms
 from django.contrib import messages
@@ -23,8 +21,6 @@ from orders.roles import can_administer
 from orders.services import Actor
 from orders.views.auth import operator_required
 from orders.views.htmx import wants_partial
-
-audit = logging.getLogger("orders.audit")
 
 CONTACT_FIELDS = ("name", "email", "telephone", "telephone_ext", "fax")
 ADDRESS_FIELDS = ("address1", "address2", "address3", "city", "state", "zip", "country_code", "ship_method")
@@ -130,15 +126,7 @@ def customer_edit(request: HttpRequest, customer_id: int) -> HttpResponse:
 
 def _report_saved(request: HttpRequest, customer: Customer, changed: dict, *, was_on_hold: bool) -> None:
     who = request.user.get_username()
-    audit.info(
-        "customer updated actor=%s customer=%s id=%s fields=%s", who, customer.customer_no, customer.pk, sorted(changed)
-    )
     if "credit_hold" in changed and changed["credit_hold"] != was_on_hold:
-        # TODO(AuditEntry issue): a row in the audit table instead of (or beside) this log line.
-        audit.info(
-            "customer credit_hold changed actor=%s customer=%s id=%s old=%s new=%s at=%s",
-            who, customer.customer_no, customer.pk, was_on_hold, customer.credit_hold, customer.updated_at.isoformat(),
-        )  # fmt: skip
         if customer.credit_hold:
             messages.warning(request, f"{customer.name} is on credit hold: new orders go to review. Recorded as {who}.")
         else:

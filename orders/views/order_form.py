@@ -6,6 +6,7 @@ import secrets
 import time
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import redirect, render
@@ -26,7 +27,7 @@ from orders.views.htmx import wants_partial
 TEMPLATE = "orders/order_form.html"
 TOKENS_KEY = "order_form_tokens"  # session: one-time form token → the order number its POST saved
 TOKENS_KEPT = 50
-MAX_ROWS = 200
+MAX_ROWS = settings.ORDER_MAX_LINES  # the "add line" button stops here
 RERENDER_ACTIONS = ("add_line", "pick_customer", "find_customer", "refresh")
 
 
