@@ -18,7 +18,6 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
 from orders import selectors
-from orders.api.exceptions import ApiDomainError
 from orders.api.order_serializers import (
     CancelSerializer,
     OrderCreateSerializer,
@@ -33,12 +32,10 @@ from orders.api.order_serializers import (
     TrackingQuerySerializer,
     TrackingSerializer,
 )
-from orders.api.serializers import order_api_path
 from orders.api.views import ApiView
-from orders.errors import DomainError, InvalidInput, InvalidTransition
+from orders.errors import InvalidInput
 from orders.integrations.parsing import tulaerp_shipments
 from orders.models import CUSTOMER_SNAPSHOT_FIELDS, SHIP_TO_SNAPSHOT_FIELDS, Channel, Destination, Order, OrderSource
-from orders.models import OrderState as State
 from orders.selectors import api as api_selectors
 from orders.services import (
     Actor,
@@ -46,6 +43,7 @@ from orders.services import (
     order_approve,
     order_cancel,
     order_create,
+    order_create_and_submit,
     order_reject,
     order_submit,
     order_update_draft,
@@ -148,8 +146,10 @@ class OrderListCreateView(ApiView):
         data = body.validated_data
         actor = _actor(request)
         customer = api_selectors.customer_by_number(customer_no=data.get("customer", {}).get("customer_no", ""))
+        # With `submit`, a refused submit keeps nothing: create and submit are one transaction.
+        create = order_create_and_submit if data["submit"] else order_create
         order = _renamed(
-            lambda: order_create(
+            lambda: create(
                 actor=actor,
                 fields=body.header_and_snapshot(),
                 lines=_lines(data["lines"]),
@@ -158,12 +158,6 @@ class OrderListCreateView(ApiView):
                 destinations=data.get("destinations"),
             )
         )
-        if data["submit"]:
-            try:
-                _renamed(lambda: order_submit(actor=actor, order_id=order.pk))
-            except DomainError as exc:
-                # The draft is kept (a client fixes it and submits); the answer says where it is.
-                raise ApiDomainError(exc, order_url=order_api_path(order.order_number)) from exc
         return _detail_response(order.order_number, status.HTTP_201_CREATED)
 
 
@@ -295,9 +289,6 @@ class OrderShipmentsView(ApiView):
         order = self._order(number)
         body = ShipmentUpsertSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        if order.state in (State.DRAFT, State.AWAITING_REVIEW):
-            # Nothing ships before an order is sent. (Belongs in shipment_upsert; see the session report.)
-            raise InvalidTransition(f"Order {order.order_number} has not been sent yet: it cannot have shipments.")
         updated = shipment_upsert(actor=_actor(request), order_id=order.pk, shipments=tulaerp_shipments(request.data))
         return self._answer(updated)
 
