@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
 from orders import selectors
+from orders.api.idempotency import idempotent
 from orders.api.order_serializers import (
     CancelSerializer,
     OrderCreateSerializer,
@@ -140,6 +141,7 @@ class OrderListCreateView(ApiView):
         responses={201: OrderDetailSerializer},
         tags=["orders"],
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         body = OrderCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -285,6 +287,7 @@ class OrderShipmentsView(ApiView):
         request=ShipmentUpsertSerializer,
         responses=ShipmentListSerializer,
     )
+    @idempotent
     def post(self, request: Request, number: str) -> Response:
         order = self._order(number)
         body = ShipmentUpsertSerializer(data=request.data)

@@ -9,6 +9,8 @@ from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 
+from orders.api.idempotency import IDEMPOTENCY_KEY_PARAMETER
+
 _DESCRIPTIONS = {
     "400": "Invalid input: `errors` names each field path (`lines[1].quantity`).",
     "401": "No credentials, or an unknown or revoked token.",
@@ -18,6 +20,7 @@ _DESCRIPTIONS = {
     "409": "The current state does not allow this (not a draft, a stale `version`, a taken number).",
     "413": "The body is too large.",
     "415": "Send `Content-Type: application/json`.",
+    "422": "This `Idempotency-Key` was used with a different request.",
     "429": "Too many requests: wait for `Retry-After` seconds.",
 }
 
@@ -45,12 +48,21 @@ class ApiAutoSchema(AutoSchema):
                 responses[code] = response
         return responses
 
+    def _idempotent(self) -> bool:
+        return getattr(getattr(self.view, self.method.lower(), None), "idempotent", False)
+
+    def get_override_parameters(self) -> list[Any]:
+        extra = [IDEMPOTENCY_KEY_PARAMETER] if self._idempotent() else []
+        return [*super().get_override_parameters(), *extra]
+
     def _error_statuses(self) -> list[str]:
         codes = ["400", "404", "405"]  # a query parameter, a path, a method: any operation can meet these
         if not any(isinstance(p, AllowAny) for p in self.view.get_permissions()):
             codes += ["401", "403"]
         if self.method in ("POST", "PUT", "PATCH"):
             codes += ["409", "413", "415"]
+        if self._idempotent():
+            codes.append("422")
         codes.append("429")
         return codes
 

@@ -12,6 +12,7 @@ from orders.models.choices import (
 )
 from orders.models.customers import Customer, CustomerShipTo
 from orders.models.events import ExternalToken, OrderEvent
+from orders.models.idempotency import IdempotencyKey
 from orders.models.orders import (
     CUSTOMER_SNAPSHOT_FIELDS,
     ORDER_TRANSITIONS,
@@ -43,6 +44,7 @@ __all__ = [
     "OPEN_STATES",
     "ApiToken",
     "CatalogItem",
+    "IdempotencyKey",
     "AttentionReason",
     "DeliveryAttempt",
     "DestinationState",
