@@ -305,6 +305,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "orders.api.schema.add_links"],
     "ENUM_NAME_OVERRIDES": {
         "OrderStateEnum": "orders.models.OrderState",
         "MessageStateEnum": "orders.models.MessageState",

@@ -10,7 +10,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from orders.api.serializers import OrderSerializer, QueryParamField, order_api_path
+from orders.api.serializers import OrderSerializer, QueryParamField, blankable_text, order_api_path
 from orders.integrations.payloads import CIMCLOUD_HEADER_FIELDS
 from orders.models import (
     CUSTOMER_SNAPSHOT_FIELDS,
@@ -264,6 +264,7 @@ class OrderPageSerializer(serializers.Serializer):
 
 
 class PackageSerializer(serializers.ModelSerializer):
+    tracking_link = blankable_text()
     weight = serializers.DecimalField(12, 3, coerce_to_string=False, read_only=True, allow_null=True)
     transit_days = serializers.DecimalField(None, None, coerce_to_string=False, read_only=True, allow_null=True)
 
@@ -307,6 +308,7 @@ class OrderDetailSerializer(OrderSerializer):
 
     shipments = ShipmentSerializer(many=True, read_only=True)
     sync = serializers.SerializerMethodField()
+    email = blankable_text()
 
     class Meta(OrderSerializer.Meta):
         fields = [

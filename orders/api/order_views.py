@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -221,29 +221,32 @@ class _OrderActionView(ApiView):
         return _detail_response(order.order_number)
 
 
-def _action_schema(summary: str, request: type | None) -> Callable[[type], type]:
-    return extend_schema(
-        summary=summary,
-        parameters=[NUMBER_PARAMETER],
-        request=request,
-        responses=OrderDetailSerializer,
-        tags=["orders"],
+def _action_schema(action: str, summary: str, request: type | None) -> Callable[[type], type]:
+    return extend_schema_view(
+        post=extend_schema(
+            operation_id=f"orders_{action}",
+            summary=summary,
+            parameters=[NUMBER_PARAMETER],
+            request=request,
+            responses=OrderDetailSerializer,
+            tags=["orders"],
+        )
     )
 
 
-@_action_schema("Submit a draft (to review when a review rule applies)", None)
+@_action_schema("submit", "Submit a draft (to review when a review rule applies)", None)
 class OrderSubmitView(_OrderActionView):
     def act(self, actor: Actor, order_id: int, data: dict[str, Any]) -> Order:
         return order_submit(actor=actor, order_id=order_id)
 
 
-@_action_schema("Approve an order awaiting review (four eyes)", None)
+@_action_schema("approve", "Approve an order awaiting review (four eyes)", None)
 class OrderApproveView(_OrderActionView):
     def act(self, actor: Actor, order_id: int, data: dict[str, Any]) -> Order:
         return order_approve(actor=actor, order_id=order_id)
 
 
-@_action_schema("Reject an order awaiting review, saying why", RejectSerializer)
+@_action_schema("reject", "Reject an order awaiting review, saying why", RejectSerializer)
 class OrderRejectView(_OrderActionView):
     body_serializer = RejectSerializer
 
@@ -251,7 +254,7 @@ class OrderRejectView(_OrderActionView):
         return order_reject(actor=actor, order_id=order_id, comment=data["comment"])
 
 
-@_action_schema("Cancel an order (unsent messages are cancelled with it)", CancelSerializer)
+@_action_schema("cancel", "Cancel an order (unsent messages are cancelled with it)", CancelSerializer)
 class OrderCancelView(_OrderActionView):
     body_serializer = CancelSerializer
 

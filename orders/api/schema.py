@@ -73,3 +73,48 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, str]:
         return {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer <token>"}
+
+
+# OpenAPI links: what a client (and Schemathesis' stateful phase) can call next with a value from an answer.
+_ORDER_NUMBER_LINKS = {
+    "GetOrder": "orders_retrieve",
+    "EditOrder": "orders_partial_update",
+    "SubmitOrder": "orders_submit",
+    "CancelOrder": "orders_cancel",
+    "OrderShipments": "orders_shipments_list",
+}
+_LINKS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
+    **{
+        (source, "201"): {
+            name: {"operationId": target, "parameters": {"number": "$response.body#/order_number"}}
+            for name, target in _ORDER_NUMBER_LINKS.items()
+        }
+        for source in ("orders_create", "orders_import_cimcloud")
+    },
+    ("orders_list", "200"): {
+        "GetFirstOrder": {
+            "operationId": "orders_retrieve",
+            "parameters": {"number": "$response.body#/results/0/order_number"},
+        }
+    },
+    ("outbox_list", "200"): {
+        "GetFirstMessage": {
+            "operationId": "outbox_retrieve",
+            "parameters": {"message_id": "$response.body#/results/0/id"},
+        },
+        "RetryFirstMessage": {
+            "operationId": "outbox_retry",
+            "parameters": {"message_id": "$response.body#/results/0/id"},
+        },
+    },
+}
+
+
+def add_links(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: adds _LINKS to the responses they start from."""
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            for (operation_id, code), links in _LINKS.items():
+                if operation.get("operationId") == operation_id and code in operation.get("responses", {}):
+                    operation["responses"][code]["links"] = links
+    return result
