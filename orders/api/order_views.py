@@ -121,7 +121,7 @@ class OrderListCreateView(ApiView):
         page = selectors.order_list_page(
             q=params["q"], filters=filters, sort=params["sort"], after=params.get("cursor"), limit=params["page_size"]
         )
-        sync = selectors.sync_states([order.pk for order in page.orders])
+        sync = selectors.sync_state_values([order.pk for order in page.orders])
         next_url = (
             replace_query_param(request.build_absolute_uri(), "cursor", page.next_cursor) if page.next_cursor else None
         )
