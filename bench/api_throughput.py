@@ -161,6 +161,10 @@ def main() -> None:
     table = ["| round | JsonResponse req/s | API req/s | ratio |", "|---|---|---|---|"]
     table += [f"| {n} | {b:,.0f} | {a:,.0f} | {a / b:.2f} |" for n, b, a in rounds]
     table.append(f"| **all** | **{baseline_all:,.0f}** | **{api_all:,.0f}** | **{ratio:.2f}** |")
+    reproduce = (
+        f".venv/bin/python bench/api_throughput.py --orders {args.orders} --seconds {args.seconds:g} "
+        f"--rounds {args.rounds} --clients {args.clients}"
+    )
     text = f"""{SECTION}
 
 {header}
@@ -178,8 +182,7 @@ database with {args.orders:,} submitted orders. {args.clients} client threads, o
 API / JsonResponse = **{ratio:.2f}** ({verdict} the goal of >= {GOAL}). The clients share the machine's
 {os.cpu_count()} CPUs with gunicorn, so the ratio is the figure to watch, not the absolute rates.
 
-Reproduce: `.venv/bin/python bench/api_throughput.py --orders {args.orders} --seconds {args.seconds:g} \
---rounds {args.rounds} --clients {args.clients}` (add `--no-write` to leave this file alone).
+Reproduce: `{reproduce}` (add `--no-write` to leave this file alone).
 """
     print(text)
     if not args.no_write:
