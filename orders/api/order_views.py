@@ -119,7 +119,12 @@ class OrderListCreateView(ApiView):
             created_to=params.get("created_to"),
         )
         page = selectors.order_list_page(
-            q=params["q"], filters=filters, sort=params["sort"], after=params.get("cursor"), limit=params["page_size"]
+            q=params["q"],
+            filters=filters,
+            sort=params["sort"],
+            after=params.get("cursor"),
+            limit=params["page_size"],
+            plain=True,
         )
         sync = selectors.sync_state_values([order.pk for order in page.orders])
         next_url = (
