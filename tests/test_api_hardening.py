@@ -271,16 +271,26 @@ def test_missing_orders_and_draft_only_actions_have_their_statuses(api, make_ord
 @pytest.mark.parametrize("path", ["/api/", "/api/v2/orders/", "/api/v1/orders/x/y/z"])
 def test_paths_outside_the_routes_answer_json_not_html(operator, path):
     client = Client(raise_request_exception=False)
+    body = _json(client.get(path))  # anonymous: a JSON 401, not a redirect to the sign-in page
+    assert body["type"] == "not_authenticated"
     client.force_login(operator)
     response = client.get(path)
-    assert response.status_code in (302, 404)
-    if response.status_code == 404:
-        body = _json(response)
-        assert body["type"] == "not_found" and body["errors"] == {}
+    assert response.status_code == 404
+    body = _json(response)
+    assert body["type"] == "not_found" and body["errors"] == {}
 
 
 @pytest.mark.django_db
-def test_a_server_error_outside_drf_is_json_too(operator, monkeypatch):
+def test_an_error_django_answers_before_drf_is_json_too():
+    # A foreign Host header is refused by Django itself (its 400 page), before any API view runs.
+    response = Client(raise_request_exception=False).get(ORDERS, HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    body = _json(response)
+    assert body["type"] == "bad_request" and body["errors"] == {}
+
+
+@pytest.mark.django_db
+def test_an_unexpected_error_while_authenticating_is_a_json_500(operator, monkeypatch):
     from orders.api import authentication
 
     def broken(raw):
