@@ -51,6 +51,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "orders.api.middleware.ApiJsonErrorsMiddleware",  # outermost but one: sees every error answer under /api/
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -250,7 +251,33 @@ TULAERP_REFRESH_MAX_INTERVAL_SECONDS = env_float("TULAERP_REFRESH_MAX_INTERVAL_S
 TULAERP_REFRESH_MAX_AGE_DAYS = env_int("TULAERP_REFRESH_MAX_AGE_DAYS", 60)
 TULAERP_REFRESH_PER_MINUTE = env_int("TULAERP_REFRESH_PER_MINUTE", 60)
 
+# --- Cache -----------------------------------------------------------------------------------------------
+# The API's throttle counts live here. Redis when REDIS_URL is set, so every web process shares them; without it
+# each process counts on its own (local memory).
+REDIS_URL = env_str("REDIS_URL")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "orders"),
+    }
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "orders"}
+}
+
 # --- API (/api/v1/) --------------------------------------------------------------------------------------
+API_MAX_ORDER_LINES = env_int("API_MAX_ORDER_LINES", 200)
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 1_000_000)  # larger bodies answer 413 before they are read
+# Request bodies Django itself reads (the idempotency fingerprint) may be as large as the API accepts.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, API_MAX_BODY_BYTES)
+# Per token (per user for a browser session), counted in the cache above; DRF's "N/second|minute|hour|day".
+API_THROTTLE_RATES = {
+    "read": env_str("API_THROTTLE_READ", "600/minute"),
+    "write": env_str("API_THROTTLE_WRITE", "120/minute"),
+}
+API_IDEMPOTENCY_TTL_SECONDS = env_int("API_IDEMPOTENCY_TTL_SECONDS", 24 * 3600)
+# A key whose request has not finished after this long is taken as abandoned (its process died) and reusable.
+API_IDEMPOTENCY_LOCK_SECONDS = env_int("API_IDEMPOTENCY_LOCK_SECONDS", 120)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "orders.api.authentication.BearerTokenAuthentication",  # first: its header makes "no credentials" a 401
@@ -263,6 +290,7 @@ REST_FRAMEWORK = {
         *(["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     ],
     "EXCEPTION_HANDLER": "orders.api.exceptions.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["orders.api.throttles.TokenRateThrottle"],
     "COERCE_DECIMAL_TO_STRING": False,  # money is a JSON number; the renderer writes Decimal exactly
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_SCHEMA_CLASS": "orders.api.schema.ApiAutoSchema",
@@ -278,6 +306,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "orders.api.schema.add_links"],
     "ENUM_NAME_OVERRIDES": {
         "OrderStateEnum": "orders.models.OrderState",
         "MessageStateEnum": "orders.models.MessageState",

@@ -3,8 +3,9 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
-from django.urls import include, path
+from django.urls import include, path, re_path
 
+from orders.api.views import NotFoundView
 from orders.health import healthz
 
 
@@ -29,5 +30,6 @@ urlpatterns = [
     path("accounts/", include(accounts)),
     path("admin/", admin.site.urls),
     path("api/v1/", include("orders.api.urls")),
+    re_path(r"^api/", NotFoundView.as_view()),  # another version or a typo: JSON, never the login page
     path("", include("orders.urls")),
 ]

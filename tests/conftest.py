@@ -56,6 +56,16 @@ def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """The API's throttle counts live in the cache: each test starts with none (token ids repeat across tests)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 def _ensure_roles() -> None:
     """Transactional tests flush the tables, data-migration rows included: run the role migrations' code again."""
     if Group.objects.filter(name="admin").exists():

@@ -285,3 +285,28 @@ def test_lines_are_stored_exactly(api, example):
         Decimal("0.10"),
         Decimal("19.99"),
     ]
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_the_seed_example_reaches_the_cimcloud_simulator_with_every_field_intact(
+    operator, example, example_text, sim, workers
+):
+    """Imported unchanged over the API, delivered by a real worker process over HTTP: CIMcloud receives what the
+    sender sent, field for field (Decimal-exact prices included)."""
+    from tests.worker_fixtures import wait_until
+
+    response = _post(_client(operator), example_text, "?destinations=cimcloud")
+    assert response.status_code == 201, response.content
+    workers(sim, 1)
+    wait_until(
+        lambda: OutboxMessage.objects.filter(destination="cimcloud", state="sent").exists(),
+        timeout=60,
+        what="the CIMcloud message sent",
+    )
+    received = [row for row in sim.received("cimcloud") if row["key"] == "Z100009"]
+    assert len(received) == 1 and received[0]["accepted"] == 1
+    assert received[0]["first_body"] == example
+    # The simulator reads numbers as floats; the exact text sent is the message's payload.
+    payload = OutboxMessage.objects.get(destination="cimcloud").payload
+    assert jsonutil.loads(payload) == example and '"price":72.00' in payload and '"price":20.00' in payload

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from orders import services
-from orders.models import AttentionReason, Customer, MessageState, Order, OrderSource, OutboxMessage
+from orders.models import AttentionReason, Customer, MessageState, Order, OrderSource, OrderState, OutboxMessage
 from orders.selectors import (
     SORTS,
     OrderFilters,
@@ -80,10 +80,18 @@ def add_packages(order: Order, *numbers: str, carrier: str = "UPS", link: str = 
     )
     services.shipment_upsert(
         actor=Actor.system("test"),
-        order_id=order.pk,
+        order_id=sent(order).pk,
         shipments=[ShipmentData(tulaerp_id=order.pk * 100 + 1, shipment_date=shipped_at, packages=packages)],
     )
     order.refresh_from_db()
+    return order
+
+
+def sent(order: Order) -> Order:
+    """Submit a draft: only a sent order can have shipments."""
+    order.refresh_from_db()
+    if order.state == OrderState.DRAFT:
+        return services.order_submit(actor=Actor.system("test"), order_id=order.pk)
     return order
 
 

@@ -14,7 +14,7 @@ from orders.models import Order
 from orders.selectors import tracking as tracking_selectors
 from orders.selectors import tracking_lookup
 from orders.services import Actor, PackageData, ShipmentData
-from tests.test_search import UPS, add_packages, new_customer, new_order
+from tests.test_search import UPS, add_packages, new_customer, new_order, sent
 
 URL = "/tracking/"
 HX = {"HTTP_HX_REQUEST": "true"}
@@ -24,7 +24,7 @@ UPS_LINK = f"https://www.ups.com/track?tracknum={UPS}"
 @pytest.fixture
 def shipped(make_order) -> Order:
     """Two packages: the UPS one with TulaERP's link, a FedEx one whose link is built from the template."""
-    order = new_order(make_order, number="TR-1", po_number="PO-4711", erp_order_number="ERP-88")
+    order = sent(new_order(make_order, number="TR-1", po_number="PO-4711", erp_order_number="ERP-88"))
     Order.objects.filter(pk=order.pk).update(tulaerp_short_order_number="TU0000077")
     shipped_at = datetime(2026, 11, 2, 15, 0, tzinfo=timezone.get_current_timezone())
     services.shipment_upsert(
@@ -121,7 +121,7 @@ def test_copy_summary_holds_every_package_as_plain_text(client, viewer, shipped)
 @pytest.mark.django_db
 def test_link_sources_and_unsafe_links(make_order):
     actor = Actor.system("test")
-    order = new_order(make_order, number="LK-1")
+    order = sent(new_order(make_order, number="LK-1"))
     received = datetime(2026, 10, 1, 9, 0, tzinfo=timezone.get_current_timezone())
     services.shipment_upsert(
         actor=actor,

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
 from orders import selectors
-from orders.api.exceptions import ApiDomainError
+from orders.api.idempotency import idempotent
 from orders.api.order_serializers import (
     CancelSerializer,
     OrderCreateSerializer,
@@ -33,12 +33,10 @@ from orders.api.order_serializers import (
     TrackingQuerySerializer,
     TrackingSerializer,
 )
-from orders.api.serializers import order_api_path
 from orders.api.views import ApiView
-from orders.errors import DomainError, InvalidInput, InvalidTransition
+from orders.errors import InvalidInput
 from orders.integrations.parsing import tulaerp_shipments
 from orders.models import CUSTOMER_SNAPSHOT_FIELDS, SHIP_TO_SNAPSHOT_FIELDS, Channel, Destination, Order, OrderSource
-from orders.models import OrderState as State
 from orders.selectors import api as api_selectors
 from orders.services import (
     Actor,
@@ -46,6 +44,7 @@ from orders.services import (
     order_approve,
     order_cancel,
     order_create,
+    order_create_and_submit,
     order_reject,
     order_submit,
     order_update_draft,
@@ -120,9 +119,14 @@ class OrderListCreateView(ApiView):
             created_to=params.get("created_to"),
         )
         page = selectors.order_list_page(
-            q=params["q"], filters=filters, sort=params["sort"], after=params.get("cursor"), limit=params["page_size"]
+            q=params["q"],
+            filters=filters,
+            sort=params["sort"],
+            after=params.get("cursor"),
+            limit=params["page_size"],
+            plain=True,
         )
-        sync = selectors.sync_states([order.pk for order in page.orders])
+        sync = selectors.sync_state_values([order.pk for order in page.orders])
         next_url = (
             replace_query_param(request.build_absolute_uri(), "cursor", page.next_cursor) if page.next_cursor else None
         )
@@ -142,14 +146,17 @@ class OrderListCreateView(ApiView):
         responses={201: OrderDetailSerializer},
         tags=["orders"],
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         body = OrderCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
         actor = _actor(request)
         customer = api_selectors.customer_by_number(customer_no=data.get("customer", {}).get("customer_no", ""))
+        # With `submit`, a refused submit keeps nothing: create and submit are one transaction.
+        create = order_create_and_submit if data["submit"] else order_create
         order = _renamed(
-            lambda: order_create(
+            lambda: create(
                 actor=actor,
                 fields=body.header_and_snapshot(),
                 lines=_lines(data["lines"]),
@@ -158,12 +165,6 @@ class OrderListCreateView(ApiView):
                 destinations=data.get("destinations"),
             )
         )
-        if data["submit"]:
-            try:
-                _renamed(lambda: order_submit(actor=actor, order_id=order.pk))
-            except DomainError as exc:
-                # The draft is kept (a client fixes it and submits); the answer says where it is.
-                raise ApiDomainError(exc, order_url=order_api_path(order.order_number)) from exc
         return _detail_response(order.order_number, status.HTTP_201_CREATED)
 
 
@@ -225,29 +226,32 @@ class _OrderActionView(ApiView):
         return _detail_response(order.order_number)
 
 
-def _action_schema(summary: str, request: type | None) -> Callable[[type], type]:
-    return extend_schema(
-        summary=summary,
-        parameters=[NUMBER_PARAMETER],
-        request=request,
-        responses=OrderDetailSerializer,
-        tags=["orders"],
+def _action_schema(action: str, summary: str, request: type | None) -> Callable[[type], type]:
+    return extend_schema_view(
+        post=extend_schema(
+            operation_id=f"orders_{action}",
+            summary=summary,
+            parameters=[NUMBER_PARAMETER],
+            request=request,
+            responses=OrderDetailSerializer,
+            tags=["orders"],
+        )
     )
 
 
-@_action_schema("Submit a draft (to review when a review rule applies)", None)
+@_action_schema("submit", "Submit a draft (to review when a review rule applies)", None)
 class OrderSubmitView(_OrderActionView):
     def act(self, actor: Actor, order_id: int, data: dict[str, Any]) -> Order:
         return order_submit(actor=actor, order_id=order_id)
 
 
-@_action_schema("Approve an order awaiting review (four eyes)", None)
+@_action_schema("approve", "Approve an order awaiting review (four eyes)", None)
 class OrderApproveView(_OrderActionView):
     def act(self, actor: Actor, order_id: int, data: dict[str, Any]) -> Order:
         return order_approve(actor=actor, order_id=order_id)
 
 
-@_action_schema("Reject an order awaiting review, saying why", RejectSerializer)
+@_action_schema("reject", "Reject an order awaiting review, saying why", RejectSerializer)
 class OrderRejectView(_OrderActionView):
     body_serializer = RejectSerializer
 
@@ -255,7 +259,7 @@ class OrderRejectView(_OrderActionView):
         return order_reject(actor=actor, order_id=order_id, comment=data["comment"])
 
 
-@_action_schema("Cancel an order (unsent messages are cancelled with it)", CancelSerializer)
+@_action_schema("cancel", "Cancel an order (unsent messages are cancelled with it)", CancelSerializer)
 class OrderCancelView(_OrderActionView):
     body_serializer = CancelSerializer
 
@@ -291,13 +295,11 @@ class OrderShipmentsView(ApiView):
         request=ShipmentUpsertSerializer,
         responses=ShipmentListSerializer,
     )
+    @idempotent
     def post(self, request: Request, number: str) -> Response:
         order = self._order(number)
         body = ShipmentUpsertSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        if order.state in (State.DRAFT, State.AWAITING_REVIEW):
-            # Nothing ships before an order is sent. (Belongs in shipment_upsert; see the session report.)
-            raise InvalidTransition(f"Order {order.order_number} has not been sent yet: it cannot have shipments.")
         updated = shipment_upsert(actor=_actor(request), order_id=order.pk, shipments=tulaerp_shipments(request.data))
         return self._answer(updated)
 

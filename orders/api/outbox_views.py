@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from orders.api.order_serializers import OutboxListQuerySerializer, StrictSerializer
 from orders.api.serializers import order_api_path
 from orders.api.views import ApiView, ApiViewMixin
-from orders.models import Channel, DeliveryAttempt, OutboxMessage
+from orders.models import AttentionReason, Channel, DeliveryAttempt, OutboxMessage
 from orders.selectors import api as api_selectors
 from orders.services import Actor, outbox_mark_sent, outbox_retry_now
 
@@ -29,6 +29,8 @@ class OutboxMessageSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     order_number = serializers.CharField(source="order.order_number", read_only=True)
     order_url = serializers.SerializerMethodField()
+    # Empty unless the message needs a human: the schema's enum must allow "".
+    attention_reason = serializers.ChoiceField(choices=AttentionReason.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = OutboxMessage

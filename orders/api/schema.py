@@ -9,6 +9,8 @@ from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 
+from orders.api.idempotency import IDEMPOTENCY_KEY_PARAMETER
+
 _DESCRIPTIONS = {
     "400": "Invalid input: `errors` names each field path (`lines[1].quantity`).",
     "401": "No credentials, or an unknown or revoked token.",
@@ -18,6 +20,7 @@ _DESCRIPTIONS = {
     "409": "The current state does not allow this (not a draft, a stale `version`, a taken number).",
     "413": "The body is too large.",
     "415": "Send `Content-Type: application/json`.",
+    "422": "This `Idempotency-Key` was used with a different request.",
     "429": "Too many requests: wait for `Retry-After` seconds.",
 }
 
@@ -45,12 +48,21 @@ class ApiAutoSchema(AutoSchema):
                 responses[code] = response
         return responses
 
+    def _idempotent(self) -> bool:
+        return getattr(getattr(self.view, self.method.lower(), None), "idempotent", False)
+
+    def get_override_parameters(self) -> list[Any]:
+        extra = [IDEMPOTENCY_KEY_PARAMETER] if self._idempotent() else []
+        return [*super().get_override_parameters(), *extra]
+
     def _error_statuses(self) -> list[str]:
         codes = ["400", "404", "405"]  # a query parameter, a path, a method: any operation can meet these
         if not any(isinstance(p, AllowAny) for p in self.view.get_permissions()):
             codes += ["401", "403"]
         if self.method in ("POST", "PUT", "PATCH"):
             codes += ["409", "413", "415"]
+        if self._idempotent():
+            codes.append("422")
         codes.append("429")
         return codes
 
@@ -61,3 +73,48 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, str]:
         return {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer <token>"}
+
+
+# OpenAPI links: what a client (and Schemathesis' stateful phase) can call next with a value from an answer.
+_ORDER_NUMBER_LINKS = {
+    "GetOrder": "orders_retrieve",
+    "EditOrder": "orders_partial_update",
+    "SubmitOrder": "orders_submit",
+    "CancelOrder": "orders_cancel",
+    "OrderShipments": "orders_shipments_list",
+}
+_LINKS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
+    **{
+        (source, "201"): {
+            name: {"operationId": target, "parameters": {"number": "$response.body#/order_number"}}
+            for name, target in _ORDER_NUMBER_LINKS.items()
+        }
+        for source in ("orders_create", "orders_import_cimcloud")
+    },
+    ("orders_list", "200"): {
+        "GetFirstOrder": {
+            "operationId": "orders_retrieve",
+            "parameters": {"number": "$response.body#/results/0/order_number"},
+        }
+    },
+    ("outbox_list", "200"): {
+        "GetFirstMessage": {
+            "operationId": "outbox_retrieve",
+            "parameters": {"message_id": "$response.body#/results/0/id"},
+        },
+        "RetryFirstMessage": {
+            "operationId": "outbox_retry",
+            "parameters": {"message_id": "$response.body#/results/0/id"},
+        },
+    },
+}
+
+
+def add_links(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: adds _LINKS to the responses they start from."""
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            for (operation_id, code), links in _LINKS.items():
+                if operation.get("operationId") == operation_id and code in operation.get("responses", {}):
+                    operation["responses"][code]["links"] = links
+    return result

@@ -6,6 +6,7 @@ import re
 from typing import Any
 from urllib.parse import quote
 
+from django.db.models import EmailField
 from django.urls import get_script_prefix
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -115,21 +116,33 @@ def _cimcloud_path(name: str) -> str:
 # --- Responses ------------------------------------------------------------------------------------------------
 
 
-def _money(max_digits: int | None = 13) -> serializers.DecimalField:
+def _money(max_digits: int | None = 13, *, allow_null: bool = False) -> serializers.DecimalField:
     # coerce_to_string=False: money is a JSON number with two decimals (the renderer keeps Decimal exact).
-    return serializers.DecimalField(max_digits, 2, coerce_to_string=False, read_only=True)
+    return serializers.DecimalField(max_digits, 2, coerce_to_string=False, read_only=True, allow_null=allow_null)
+
+
+def blankable_text(**kwargs: Any) -> serializers.CharField:
+    """A read-only email or link column that may be empty: plain text in the schema, since "" is not a valid
+    `email` or `uri`."""
+    return serializers.CharField(read_only=True, **kwargs)
 
 
 def _block_serializer(name: str, keys_to_columns: dict[str, str]) -> type[serializers.ModelSerializer]:
     """A read-only block with CIMcloud's key names over the order's snapshot columns (built from the same
     mapping the import uses, so the two cannot drift apart)."""
     fields: dict[str, object] = {
-        key: serializers.ReadOnlyField(**({} if key == column else {"source": column}))
+        key: (blankable_text if _is_email(column) else serializers.ReadOnlyField)(
+            **({} if key == column else {"source": column})
+        )
         for key, column in keys_to_columns.items()
     }
     # A Meta with the model lets the schema generator type each column.
     fields["Meta"] = type("Meta", (), {"model": Order, "fields": list(keys_to_columns)})
     return type(name, (serializers.ModelSerializer,), fields)
+
+
+def _is_email(column: str) -> bool:
+    return any(f.name == column and isinstance(f, EmailField) for f in Order._meta.concrete_fields)
 
 
 CustomerBlockSerializer = _block_serializer(
@@ -150,10 +163,10 @@ class OrderLineSerializer(serializers.ModelSerializer):
 
 class TotalsSerializer(serializers.Serializer):
     subtotal = _money()
-    shipping_total = _money()
-    tax_total = _money()
+    shipping_total = _money(allow_null=True)
+    tax_total = _money(allow_null=True)
     total = _money()
-    order_total = _money()  # what CIMcloud sent as its total, kept as sent
+    order_total = _money(allow_null=True)  # what CIMcloud sent as its total, kept as sent; null when none
     line_count = serializers.IntegerField(read_only=True)
 
 

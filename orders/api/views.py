@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
@@ -17,7 +18,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from orders import selectors
-from orders.api.exceptions import ApiDomainError
+from orders.api.exceptions import ApiDomainError, BodyTooLarge
+from orders.api.idempotency import idempotent
 from orders.api.permissions import RolePermission
 from orders.api.serializers import (
     CimcloudImportQuerySerializer,
@@ -33,9 +35,19 @@ from orders.services.orders import order_import
 
 
 class ApiViewMixin:
-    """What every API view has: role permissions, and it is outside the site's login redirect."""
+    """What every API view has: role permissions, a body size limit, and it is outside the site's login redirect."""
 
     permission_classes: tuple[type, ...] = (RolePermission,)
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]  (authentication, permissions, throttles)
+        # Refused on the declared length, before anything reads the body.
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.API_MAX_BODY_BYTES:
+            raise BodyTooLarge(f"The body is {length} bytes; the limit is {settings.API_MAX_BODY_BYTES}.")
 
     @classmethod
     def as_view(cls, **initkwargs: Any) -> Callable[..., HttpResponseBase]:
@@ -58,6 +70,7 @@ class CimcloudImportView(ApiView):
         responses={201: OrderSerializer},
         tags=["orders"],
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         query = CimcloudImportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)

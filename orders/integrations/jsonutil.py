@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["dumps", "loads"]
+__all__ = ["decimal_text", "dumps", "loads"]
 
 
 def dumps(value: Any) -> str:
@@ -47,7 +47,7 @@ def _write(value: Any, parts: list[str]) -> None:
     elif isinstance(value, int):
         parts.append(int.__repr__(value))
     elif isinstance(value, Decimal):
-        parts.append(_decimal_text(value))
+        parts.append(decimal_text(value))
     elif isinstance(value, float):
         raise TypeError(f"float {value!r} in outbound JSON: use Decimal for money and quantities with fractions")
     elif isinstance(value, Mapping):
@@ -84,7 +84,7 @@ def _write_array(value: list[Any] | tuple[Any, ...], parts: list[str]) -> None:
     parts.append("]")
 
 
-def _decimal_text(value: Decimal) -> str:
+def decimal_text(value: Decimal) -> str:
     if not value.is_finite():
         raise ValueError(f"{value} is not a JSON number")
     # Fixed-point notation keeps the scale ("72.00") and avoids exponents ("1E+2") that some

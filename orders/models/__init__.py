@@ -14,6 +14,7 @@ from orders.models.choices import (
 from orders.models.comforts import NOTE_EDIT_WINDOW, NOTE_MAX_LENGTH, OrderNote, SavedView
 from orders.models.customers import Customer, CustomerShipTo
 from orders.models.events import ExternalToken, OrderEvent
+from orders.models.idempotency import IdempotencyKey
 from orders.models.orders import (
     CUSTOMER_SNAPSHOT_FIELDS,
     ORDER_TRANSITIONS,
@@ -47,6 +48,7 @@ __all__ = [
     "AuditEntry",
     "AuditKind",
     "CatalogItem",
+    "IdempotencyKey",
     "AttentionReason",
     "DeliveryAttempt",
     "DestinationState",

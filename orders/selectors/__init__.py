@@ -23,6 +23,7 @@ from orders.selectors.orders import (
     order_api_detail,
     order_list_recent,
     order_number_existing,
+    sync_state_values,
     sync_states,
 )
 from orders.selectors.outbox import DestinationSummary, last_heartbeat, layout_alerts, outbox_summary
@@ -50,6 +51,7 @@ __all__ = [
     "outbox_message_for_action",
     "outbox_summary",
     "recent_activity",
+    "sync_state_values",
     "sync_states",
 ]
 

@@ -17,6 +17,8 @@ from enum import StrEnum
 from functools import reduce
 from operator import or_
 
+from types import SimpleNamespace
+
 from django.db import connections
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Lower
@@ -284,6 +286,16 @@ def after_cursor(queryset: QuerySet, *, sort: str, value: object, pk: int) -> Qu
     )
 
 
+class OrderListRow(SimpleNamespace):
+    """One row of ORDER_ROW_FIELDS as a plain object, with the attributes of Order that a list row reads."""
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+    destinations = Order.destinations  # the model's own rule, over the same two columns
+
+
 @dataclass(frozen=True)
 class OrderPage:
     orders: list[Order]
@@ -304,10 +316,12 @@ def order_list_page(
     after: str | None = None,
     limit: int = PAGE_SIZE,
     count_cap: int = COUNT_CAP,
+    plain: bool = False,
 ) -> OrderPage:
     """One keyset page of the order list and a capped count of everything matching: two queries at any size.
 
-    A cursor from another sort (or a mangled one) starts at the first page.
+    A cursor from another sort (or a mangled one) starts at the first page. `plain` gives OrderListRow objects
+    instead of model instances (the API's list: building a page of instances was a measurable share of its time).
     """
     sort = sort if sort in SORTS else DEFAULT_SORT
     queryset = order_query(q=q, filters=filters, sort=sort)
@@ -315,7 +329,10 @@ def order_list_page(
     position = decode_cursor(after, sort=sort)
     if position is not None:
         queryset = after_cursor(queryset, sort=sort, value=position[0], pk=position[1])
-    rows = list(queryset.only(*ORDER_ROW_FIELDS)[: limit + 1])
+    if plain:
+        rows = [OrderListRow(**row) for row in queryset.values(*ORDER_ROW_FIELDS)[: limit + 1]]
+    else:
+        rows = list(queryset.only(*ORDER_ROW_FIELDS)[: limit + 1])
     next_cursor = encode_cursor(sort, rows[limit - 1]) if len(rows) > limit else None
     return OrderPage(orders=rows[:limit], next_cursor=next_cursor, count=count, count_cap=count_cap)
 

@@ -112,6 +112,33 @@ def order_create(
         )
 
 
+def order_create_and_submit(
+    *,
+    actor: Actor,
+    fields: Mapping[str, Any],
+    lines: Sequence[LineInput],
+    customer: Customer | None = None,
+    source: str = OrderSource.MANUAL,
+    destinations: Sequence[str] | None = None,
+) -> Order:
+    """Create and submit in one transaction: an order the submit refuses is not kept as a draft, so a client
+    that retries after an error cannot leave drafts behind."""
+    with transaction.atomic(durable=True):
+        order = _create(
+            actor=actor,
+            fields=fields,
+            lines=lines,
+            customer=customer,
+            ship_to=None,
+            order_number=None,
+            source=source,
+            destinations=destinations,
+            seeded=False,
+        )
+        _submit(order, actor)
+    return order
+
+
 def order_import(
     *, actor: Actor, data: CimcloudImport, submit: bool = True, destinations: Sequence[str] | None = None
 ) -> Order:

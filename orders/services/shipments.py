@@ -9,7 +9,17 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from orders.models import EventKind, FulfilmentState, LinkSource, Order, Package, Shipment, ShipmentItem
+from orders.errors import InvalidTransition
+from orders.models import (
+    EventKind,
+    FulfilmentState,
+    LinkSource,
+    Order,
+    OrderState,
+    Package,
+    Shipment,
+    ShipmentItem,
+)
 from orders.services.context import Actor, record_event
 
 
@@ -62,8 +72,12 @@ class ShipmentData:
 
 
 def shipment_upsert(*, actor: Actor, order_id: int, shipments: Sequence[ShipmentData]) -> Order:
+    """Shipments reported from outside (the API, the demo seed). Nothing ships before an order is sent, so a
+    draft or an order awaiting review refuses them."""
     with transaction.atomic(durable=True):
         order = Order.objects.select_for_update().get(pk=order_id)
+        if order.state in (OrderState.DRAFT, OrderState.AWAITING_REVIEW):
+            raise InvalidTransition(f"Order {order.order_number} has not been sent yet: it cannot have shipments.")
         apply_shipments(order=order, actor=actor, shipments=shipments)
     return order
 
