@@ -27,7 +27,7 @@ def drop_trigram_index(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0004_catalog'),
+        ('orders', '0005_idempotency'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -23,7 +23,7 @@ def grant(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0004_catalog'),
+        ('orders', '0006_notes_and_saved_views'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

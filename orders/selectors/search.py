@@ -16,7 +16,6 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from functools import reduce
 from operator import or_
-
 from types import SimpleNamespace
 
 from django.db import connections
