@@ -162,7 +162,7 @@ def drain(sim: Any, db: BenchDB, workers: int, args: argparse.Namespace, name: s
     """Start `workers` outbox workers on a full queue and time them until the last message is sent."""
     sim.reset()
     expected = db.scalar("SELECT COUNT(*) FROM orders_outboxmessage WHERE state = 'pending'")
-    env = worker_env(sim, db, OUTBOX_PACING="0", OUTBOX_BATCH_SIZE=str(args.batch_size))
+    env = worker_env(sim, db, OUTBOX_PACING="0", OUTBOX_BATCH_SIZE=str(args.batch_size), **django_mode(args))
     pg_before, pg_cpu, busy = db.postgres_stats(), postgres_cpu_seconds(), machine_busy_seconds()
     sim_before, bench_before, polls = cpu_seconds(sim.process.pid), time.process_time(), db.statements
     started = time.time()
@@ -210,6 +210,13 @@ def drain(sim: Any, db: BenchDB, workers: int, args: argparse.Namespace, name: s
         attempts=attempts,
         pg={k: pg_after[k] - pg_before[k] for k in pg_before},
     )
+
+
+def django_mode(args: argparse.Namespace) -> dict[str, str]:
+    """Workers run as in production (DJANGO_DEBUG off: no query log); `--django-debug` as in the tests."""
+    if args.django_debug:
+        return {"DJANGO_DEBUG": "1"}
+    return {"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "bench-only-not-secret", "DJANGO_ALLOWED_HOSTS": "localhost"}
 
 
 def check_exactly_once(sim: Any, db: BenchDB, expected: int) -> None:
@@ -376,6 +383,7 @@ def main() -> None:
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--timeout", type=float, default=240.0, help="seconds allowed for one drain")
     parser.add_argument("--no-profile", action="store_true", help="skip the py-spy run")
+    parser.add_argument("--django-debug", action="store_true", help="workers with DJANGO_DEBUG=1 (as in the tests)")
     parser.add_argument(
         "--wait-quiet", type=float, default=0.0, help="first wait up to this many seconds for an idle machine"
     )
