@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import close_old_connections, connection, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -394,16 +394,14 @@ def complete_many(done: list[Finished], *, worker: str) -> list[bool]:
         won: list[bool] = []
         attempts: list[DeliveryAttempt] = []
         events: list[OrderEvent] = []
-        alike: dict[tuple, list[int]] = defaultdict(list)  # messages whose columns change alike: one UPDATE
-        results: list[OutboxMessage] = []  # each with its own result and external reference
+        changed: dict[tuple[str, ...], list[OutboxMessage]] = defaultdict(list)  # by the columns that change
         tulaerp: list[tuple[Order, dict, dict]] = []
         for d in done:
             message, outcome, order = d.message, d.outcome, orders[d.message.order_id]
             number = message.attempts + 1
             won.append(tokens.get(message.pk) == message.lease_token)
-            attempts.append(
-                _attempt(message, number, worker, d.record, d.started_at, outcome.label if won[-1] else "fenced")
-            )
+            label = outcome.label if won[-1] else "fenced"
+            attempts.append(_attempt(message, number, worker, d.record, d.started_at, label))
             if not won[-1]:
                 log.warning(
                     "late completion refused message=%s order=%s destination=%s attempt=%s token=%s",
@@ -415,17 +413,14 @@ def complete_many(done: list[Finished], *, worker: str) -> list[bool]:
                 )
                 continue
             fields = _completed_fields(message, outcome, order, now)
-            if "result" in fields:
-                message.result = fields.pop("result")
-                message.external_reference = fields.pop("external_reference", message.external_reference)
-                results.append(message)
-            alike[tuple(fields.items())].append(message.pk)
-            events.extend(_completion_events(message, outcome, order, number, fields, actor))
+            for name, value in fields.items():
+                setattr(message, name, value)
+            changed[tuple(fields)].append(message)
+            events.extend(_completion_events(message, outcome, order, number, actor))
             if outcome.state == MessageState.SENT and message.destination == Destination.TULAERP and outcome.result:
                 tulaerp.append((order, outcome.result, outcome.body or {}))
-        for columns, pks in alike.items():
-            OutboxMessage.objects.filter(pk__in=pks).update(attempts=F("attempts") + 1, **dict(columns))
-        _set_per_row(results, ["result", "external_reference"])
+        for names, messages in changed.items():
+            _set_per_row(messages, list(names))
         DeliveryAttempt.objects.bulk_create(attempts)
         OrderEvent.objects.bulk_create(events)
         _apply_tulaerp(tulaerp, actor)
@@ -436,15 +431,21 @@ def complete_many(done: list[Finished], *, worker: str) -> list[bool]:
                 d.message.pk,
                 orders[d.message.order_id].order_number,
                 d.message.destination,
-                d.message.attempts + 1,
+                d.message.attempts,
                 d.outcome.label,
             )
     return won
 
 
 def _completed_fields(message: OutboxMessage, outcome: Outcome, order: Order, now: datetime) -> dict[str, Any]:
-    """The message's columns after this attempt (its attempt count aside)."""
-    fields: dict[str, Any] = {"state": outcome.state, "lease_owner": "", "lease_expires_at": None, "updated_at": now}
+    """The message's columns after this attempt (the lease it held is given up)."""
+    fields: dict[str, Any] = {
+        "state": outcome.state,
+        "attempts": message.attempts + 1,
+        "lease_owner": "",
+        "lease_expires_at": None,
+        "updated_at": now,
+    }
     if outcome.state == MessageState.SENT:
         fields.update(sent_at=now, result=outcome.result or {}, attention_reason="", last_error="")
         if order.state == OrderState.CANCELLED:
@@ -464,7 +465,7 @@ def _completed_fields(message: OutboxMessage, outcome: Outcome, order: Order, no
 
 
 def _completion_events(
-    message: OutboxMessage, outcome: Outcome, order: Order, number: int, fields: dict[str, Any], actor: Actor
+    message: OutboxMessage, outcome: Outcome, order: Order, number: int, actor: Actor
 ) -> list[OrderEvent]:
     """An order event for each send and each failure (and for a send that came after the order's cancel)."""
     label = Destination(message.destination).label
@@ -480,9 +481,9 @@ def _completion_events(
         ]
     sent = {"destination": message.destination, "message": message.pk, "result": outcome.result}
     events = [order_event(order, actor, EventKind.SYNC_SENT, f"Sent to {label} (attempt {number}).", sent)]
-    if fields["state"] == MessageState.NEEDS_ATTENTION:
+    if message.state == MessageState.NEEDS_ATTENTION:  # sent after the order was cancelled
         late = {"destination": message.destination, "reason": AttentionReason.SENT_AFTER_CANCEL}
-        events.append(order_event(order, actor, EventKind.SYNC_FAILED, fields["last_error"], late))
+        events.append(order_event(order, actor, EventKind.SYNC_FAILED, message.last_error, late))
     return events
 
 
@@ -757,8 +758,15 @@ class Worker:
         self.started_at = timezone.now()
 
     def run(self) -> None:
+        # Before any thread connects: each thread's connection is made from these settings.
+        for alias in connections:
+            connections.settings[alias]["CONN_MAX_AGE"] = settings.OUTBOX_WORKER_CONN_MAX_AGE
+        # A destination without a rate limit gets several drain loops, so one's HTTP wait overlaps another's
+        # database work; each claims its own batch, exactly as separate workers would.
         threads = [
-            threading.Thread(target=self._drain, args=(d,), name=f"outbox-{d}", daemon=True) for d in self.destinations
+            threading.Thread(target=self._drain, args=(d,), name=f"outbox-{d}-{n}", daemon=True)
+            for d in self.destinations
+            for n in range(1 if _limits(d) else settings.OUTBOX_THREADS_PER_DESTINATION)
         ]
         if self.refresh:
             threads.append(threading.Thread(target=self._refresh_loop, name="outbox-refresh", daemon=True))
