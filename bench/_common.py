@@ -306,8 +306,8 @@ def cpu_seconds(pid: int, *, children: bool = False) -> float:
 def postgres_cpu_seconds() -> float:
     """CPU so far of the local PostgreSQL server: its live processes plus the backends it has reaped.
 
-    Workers reconnect often (CONN_MAX_AGE=0), so most backends exit during a run and their CPU only survives in
-    the postmaster's children counters. Every database's sessions count, not just the bench's.
+    Backends that exited during a run only survive in the postmaster's children counters. Every database's
+    sessions count, not just the bench's (see postgres_session_cpu for those alone).
     """
     total = 0.0
     for entry in Path("/proc").iterdir():
@@ -318,6 +318,21 @@ def postgres_cpu_seconds() -> float:
             except OSError:
                 continue
     return total
+
+
+def postgres_session_cpu() -> dict[int, float]:
+    """CPU so far of each live PostgreSQL session of the bench database (its backend's title names it), so that
+    other databases' work on this shared server stays out. Workers keep their connections while they run."""
+    sessions = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if title.startswith("postgres: ") and f" {POSTGRES_DB} " in title:
+                sessions[int(entry.name)] = cpu_seconds(int(entry.name))
+    return sessions
 
 
 def machine_busy_seconds() -> float:
