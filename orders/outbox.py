@@ -303,32 +303,29 @@ def close_breaker(destination: str) -> None:
 def claim(*, destination: str, worker: str, limit: int) -> list[OutboxMessage]:
     """Lease up to `limit` due messages, highest priority first, and commit the lease before any HTTP.
 
-    PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED, so concurrent workers take different rows. SQLite: the
-    IMMEDIATE transaction holds the write lock; the UPDATE repeats the due condition, so it is safe either way.
+    PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED, so concurrent workers take different rows and the rows read stay
+    as read until the lease is written. SQLite: the IMMEDIATE transaction holds the write lock throughout.
     """
     now = timezone.now()
     lease_until = now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
+    due = OutboxMessage.objects.due(now).filter(destination=destination)
+    if not due.exists():  # an idle poll opens no transaction (on SQLite: takes no write lock from the others)
+        return []
     with transaction.atomic(durable=True):
-        due = OutboxMessage.objects.due(now).filter(destination=destination)
-        ids = list(
-            due.select_for_update(skip_locked=True)
-            .order_by("priority", "not_before", "id")
-            .values_list("id", flat=True)[:limit]
-        )
-        if not ids:
+        batch = list(due.select_for_update(skip_locked=True).order_by("priority", "not_before", "id")[:limit])
+        if not batch:
             return []
-        due.filter(pk__in=ids).update(
+        OutboxMessage.objects.filter(pk__in=[message.pk for message in batch]).update(
             state=MessageState.IN_FLIGHT,
             lease_owner=worker,
             lease_expires_at=lease_until,
             lease_token=F("lease_token") + 1,
             updated_at=now,
         )
-        return list(
-            OutboxMessage.objects.filter(pk__in=ids, lease_owner=worker, state=MessageState.IN_FLIGHT).order_by(
-                "priority", "not_before", "id"
-            )
-        )
+    for message in batch:  # what the UPDATE wrote, without reading it back
+        message.state, message.lease_owner, message.lease_expires_at = MessageState.IN_FLIGHT, worker, lease_until
+        message.lease_token, message.updated_at = message.lease_token + 1, now
+    return batch
 
 
 def release(message: OutboxMessage) -> None:
@@ -531,7 +528,8 @@ def _apply_tulaerp(answers: list[tuple[Order, dict, dict]], actor: Actor) -> Non
     orders = [order for order, _, _ in answers]
     _set_per_row(orders, ["tulaerp_id", "tulaerp_short_order_number", "tulaerp_status"])
     for order, _, body in answers:
-        apply_shipments(order=order, actor=actor, shipments=tulaerp_shipments(body))
+        if body.get("orderShipments", True):  # a new order's answer usually has none: no walk over its `$ref`s
+            apply_shipments(order=order, actor=actor, shipments=tulaerp_shipments(body))
     polled = [order for order in orders if order.tulaerp_short_order_number and not order.seeded]
     existing = {poll.order_id: poll for poll in FulfilmentPoll.objects.filter(order__in=polled)}
     first = timezone.now() + timedelta(seconds=settings.TULAERP_REFRESH_FIRST_SECONDS)
