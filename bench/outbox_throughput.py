@@ -319,8 +319,10 @@ def report(results: list[Result], args: argparse.Namespace, when: str) -> str:
 ### Where one worker's CPU goes (SQLite, py-spy)
 
 A second, identical SQLite drain (the same seeded queue, simulators reset) under `py-spy record --format raw
---nolineno --rate 100 --pid <worker>`: {profiled.samples:,} samples in which a worker thread was running (py-spy
-leaves out threads blocked on a socket or a lock, so time spent waiting for an answer is not here). The CIMcloud,
+--nolineno --rate 100 --pid <worker>`: {profiled.samples:,} samples in which a worker thread was running by
+py-spy's idle test, which misses some socket waits: `readinto` and `send` are mostly threads waiting for an
+answer or for the GIL (the worker's system CPU is about 0.2 ms per message); `py-spy record --gil` shows the
+Python CPU alone. The CIMcloud,
 TulaERP and heartbeat threads are summed. *Phase*: the deepest frame of the sample that is a step of the outbox
 engine (`orders/outbox.py`, `orders/integrations/*`), whatever it called; *library*: the innermost Python frame.
 
