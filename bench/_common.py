@@ -1,7 +1,8 @@
 """Shared helpers of the outbox benchmarks (bench/outbox_throughput.py, bench/outbox_limits.py); run by hand.
 
 The benchmarks own their databases: SQLite `/tmp/orders_bench.sqlite3` (deleted and migrated each run) and the
-PostgreSQL database `orders_bench` (dropped and recreated each run). Orders are created through the services in a
+PostgreSQL database `orders_bench` (dropped and recreated each run); `BENCH_SQLITE_PATH` and `BENCH_POSTGRES_DB`
+name others (several checkouts benchmark on one machine). Orders are created through the services in a
 child process (`python bench/_common.py seed ...`), so this process never binds Django to a database and can
 drive either one. The orchestrator reads the bench database with plain DB-API queries.
 
@@ -31,9 +32,12 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 PYTHON = sys.executable
-LOG_DIR = Path("/tmp/orders_bench_logs")
-SQLITE_PATH = Path("/tmp/orders_bench.sqlite3")
-POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/orders_bench"
+LOG_DIR = Path(os.environ.get("BENCH_LOG_DIR", "/tmp/orders_bench_logs"))
+SQLITE_PATH = Path(os.environ.get("BENCH_SQLITE_PATH", "/tmp/orders_bench.sqlite3"))
+POSTGRES_DB = os.environ.get("BENCH_POSTGRES_DB", "orders_bench")
+if not re.fullmatch(r"[a-z_][a-z0-9_]*_bench", POSTGRES_DB):  # it is dropped: only a bench database, by name
+    raise SystemExit(f"BENCH_POSTGRES_DB={POSTGRES_DB!r}: use a name ending in _bench")
+POSTGRES_URL = f"postgres://postgres@127.0.0.1:5432/{POSTGRES_DB}"
 POSTGRES_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 BENCHMARKS_MD = REPO / "docs" / "BENCHMARKS.md"
 # Others edit this checkout while a benchmark runs: a URL conf broken mid-edit must not stop a worker or a
@@ -186,8 +190,8 @@ class BenchDB:
             import psycopg
 
             with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-                admin.execute("DROP DATABASE IF EXISTS orders_bench WITH (FORCE)")
-                admin.execute("CREATE DATABASE orders_bench")
+                admin.execute(f"DROP DATABASE IF EXISTS {POSTGRES_DB} WITH (FORCE)")
+                admin.execute(f"CREATE DATABASE {POSTGRES_DB}")
         command = [PYTHON, "manage.py", "migrate", "--no-input", "-v0", *SKIP_CHECKS]
         subprocess.run(command, cwd=REPO, env=self.env(), check=True)
 
@@ -244,12 +248,12 @@ class BenchDB:
         _seed_copy().unlink(missing_ok=True)
 
     def postgres_stats(self) -> dict[str, int]:
-        """Counters of pg_stat_database for orders_bench (transactions, rows): deltas show work per message."""
+        """Counters of pg_stat_database for the bench database (transactions, rows): deltas show work per message."""
         if self.kind != "postgres":
             return {}
         self.scalar("SELECT pg_stat_clear_snapshot()")
         names = ("xact_commit", "xact_rollback", "tup_inserted", "tup_updated", "sessions")
-        values = self.rows(f"SELECT {', '.join(names)} FROM pg_stat_database WHERE datname = 'orders_bench'")[0]
+        values = self.rows(f"SELECT {', '.join(names)} FROM pg_stat_database WHERE datname = '{POSTGRES_DB}'")[0]
         return dict(zip(names, (int(v) for v in values), strict=True))
 
 
@@ -302,8 +306,8 @@ def cpu_seconds(pid: int, *, children: bool = False) -> float:
 def postgres_cpu_seconds() -> float:
     """CPU so far of the local PostgreSQL server: its live processes plus the backends it has reaped.
 
-    Workers reconnect often (CONN_MAX_AGE=0), so most backends exit during a run and their CPU only survives in
-    the postmaster's children counters. Every database's sessions count, not just orders_bench.
+    Backends that exited during a run only survive in the postmaster's children counters. Every database's
+    sessions count, not just the bench's (see postgres_session_cpu for those alone).
     """
     total = 0.0
     for entry in Path("/proc").iterdir():
@@ -314,6 +318,21 @@ def postgres_cpu_seconds() -> float:
             except OSError:
                 continue
     return total
+
+
+def postgres_session_cpu() -> dict[int, float]:
+    """CPU so far of each live PostgreSQL session of the bench database (its backend's title names it), so that
+    other databases' work on this shared server stays out. Workers keep their connections while they run."""
+    sessions = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if title.startswith("postgres: ") and f" {POSTGRES_DB} " in title:
+                sessions[int(entry.name)] = cpu_seconds(int(entry.name))
+    return sessions
 
 
 def machine_busy_seconds() -> float:
@@ -448,12 +467,21 @@ PHASES: list[tuple[str, str, frozenset[str]]] = [
     ("pacer: after_call (per call)", "orders/outbox.py", frozenset({"after_call"})),
     ("breaker: record_health (per call)", "orders/outbox.py", frozenset({"record_health"})),
     ("lease: extend_lease", "orders/outbox.py", frozenset({"extend_lease"})),
-    ("complete: DeliveryAttempt insert", "orders/outbox.py", frozenset({"_attempt"})),
-    ("complete: OrderEvent insert", "orders/services/context.py", frozenset({"record_event"})),
+    ("complete: DeliveryAttempt rows", "orders/outbox.py", frozenset({"_attempt"})),
+    ("complete: OrderEvent rows", "orders/services/context.py", frozenset({"record_event", "order_event"})),
     ("complete: TulaERP ids, shipments, poll", "orders/outbox.py", frozenset({"_apply_tulaerp"})),
-    ("complete: lock order, update message", "orders/outbox.py", frozenset({"complete"})),
+    (
+        "complete: lock orders, fence, update messages, insert rows",
+        "orders/outbox.py",
+        frozenset({"complete", "complete_many", "_completed_fields", "_completion_events"}),
+    ),
     ("claim a batch", "orders/outbox.py", frozenset({"claim"})),
-    ("loop: probe/pause checks", "orders/outbox.py", frozenset({"Worker._drain_once", "Worker._probe_if_due"})),
+    ("sending: lease check, classify, breaker/pause", "orders/outbox.py", frozenset({"send_one", "Sender.send"})),
+    (
+        "loop: probe/pause checks, batching",
+        "orders/outbox.py",
+        frozenset({"Worker._drain_once", "Worker._probe_if_due", "Worker._deliver_batch"}),
+    ),
     ("loop: close_old_connections", "django/db/__init__.py", frozenset({"close_old_connections"})),
     ("heartbeat", "orders/outbox.py", frozenset({"Worker._beat"})),
     ("logging", "logging/", frozenset()),
@@ -478,9 +506,14 @@ def _frame(text: str) -> tuple[str, str]:
 def _phase(frames: list[tuple[str, str]]) -> str:
     for name, file in reversed(frames):
         for label, prefix, names in PHASES:
-            if file.startswith(prefix) and (not names or name in names):
+            # py-spy 0.4.2 names a method without its class ("_drain_once"); older ones with it.
+            if file.startswith(prefix) and (not names or name in names or name in _unqualified(names)):
                 return label
     return "other (thread start, waits, imports)"
+
+
+def _unqualified(names: frozenset[str]) -> frozenset[str]:
+    return frozenset(name.rsplit(".", 1)[-1] for name in names)
 
 
 def _library(file: str) -> str:
@@ -529,7 +562,7 @@ def seed_main(argv: list[str]) -> None:
     parser.add_argument("--lines", type=int, default=2)
     parser.add_argument("--destinations", default="cimcloud,tulaerp")
     args = parser.parse_args(argv)
-    if not os.environ.get("DATABASE_URL", "").startswith(("sqlite:////tmp/orders_bench", POSTGRES_URL)):
+    if not os.environ.get("DATABASE_URL", "").startswith((f"sqlite:///{SQLITE_PATH}", POSTGRES_URL)):
         raise SystemExit("refusing to seed anything but the bench database (DATABASE_URL)")
 
     import django

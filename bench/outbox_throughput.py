@@ -4,7 +4,8 @@
         [--db sqlite|postgres|both] [--no-profile] [--no-write]
 
 The simulators run with `--no-limits` (no faults) in their own process; each phase starts from `/_sim/reset`.
-The bench's own databases: SQLite `/tmp/orders_bench.sqlite3`, PostgreSQL `orders_bench` (both recreated).
+The bench's own databases: SQLite `/tmp/orders_bench.sqlite3`, PostgreSQL `orders_bench` (both recreated;
+`BENCH_SQLITE_PATH`, `BENCH_POSTGRES_DB` name others). Workers run with `DJANGO_DEBUG=0` (`--django-debug`: as tests).
 `--orders` submitted orders give twice as many messages (CIMcloud and TulaERP; both are counted).
 
 Per database: the bare loop (one `requests.Session`, the stored payload texts in id order, sequential, to the
@@ -39,6 +40,7 @@ from _common import (  # noqa: E402  (bench/ is not a package)
     machine_busy_seconds,
     measured_on,
     postgres_cpu_seconds,
+    postgres_session_cpu,
     prepare_environment,
     progress,
     read_profile,
@@ -75,7 +77,8 @@ class Drain:
     startup: float  # process start -> first attempt
     worker_cpu: float
     sim_cpu: float
-    db_cpu: float | None
+    db_cpu: float | None  # the bench database's sessions
+    server_cpu: float | None  # the whole PostgreSQL server (other databases too)
     machine_cpu: float
     wall: float  # process start -> the poll that saw the last message sent (the CPU figures' interval)
     bench_cpu: float  # this process meanwhile: polling, progress bar
@@ -162,8 +165,9 @@ def drain(sim: Any, db: BenchDB, workers: int, args: argparse.Namespace, name: s
     """Start `workers` outbox workers on a full queue and time them until the last message is sent."""
     sim.reset()
     expected = db.scalar("SELECT COUNT(*) FROM orders_outboxmessage WHERE state = 'pending'")
-    env = worker_env(sim, db, OUTBOX_PACING="0", OUTBOX_BATCH_SIZE=str(args.batch_size))
+    env = worker_env(sim, db, OUTBOX_PACING="0", OUTBOX_BATCH_SIZE=str(args.batch_size), **django_mode(args))
     pg_before, pg_cpu, busy = db.postgres_stats(), postgres_cpu_seconds(), machine_busy_seconds()
+    sessions_before = postgres_session_cpu() if db.kind == "postgres" else {}
     sim_before, bench_before, polls = cpu_seconds(sim.process.pid), time.process_time(), db.statements
     started = time.time()
     processes = [WorkerProcess(env, f"{name}-{i}", "--no-refresh") for i in range(workers)]
@@ -181,7 +185,9 @@ def drain(sim: Any, db: BenchDB, workers: int, args: argparse.Namespace, name: s
         )
         worker_cpu = sum(p.sample_cpu() for p in processes)
         sim_cpu = cpu_seconds(sim.process.pid) - sim_before
-        db_cpu = postgres_cpu_seconds() - pg_cpu if db.kind == "postgres" else None
+        server_cpu = postgres_cpu_seconds() - pg_cpu if db.kind == "postgres" else None
+        sessions = postgres_session_cpu() if db.kind == "postgres" else {}
+        db_cpu = sum(cpu - sessions_before.get(pid, 0.0) for pid, cpu in sessions.items()) if sessions else None
         busy, wall = machine_busy_seconds() - busy, time.time() - started
         bench_cpu = time.process_time() - bench_before
     finally:
@@ -204,12 +210,20 @@ def drain(sim: Any, db: BenchDB, workers: int, args: argparse.Namespace, name: s
         worker_cpu=worker_cpu,
         sim_cpu=sim_cpu,
         db_cpu=db_cpu,
+        server_cpu=server_cpu,
         machine_cpu=busy,
         wall=wall,
         bench_cpu=bench_cpu,
         attempts=attempts,
         pg={k: pg_after[k] - pg_before[k] for k in pg_before},
     )
+
+
+def django_mode(args: argparse.Namespace) -> dict[str, str]:
+    """Workers run as in production (DJANGO_DEBUG off: no query log); `--django-debug` as in the tests."""
+    if args.django_debug:
+        return {"DJANGO_DEBUG": "1"}
+    return {"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "bench-only-not-secret", "DJANGO_ALLOWED_HOSTS": "localhost"}
 
 
 def check_exactly_once(sim: Any, db: BenchDB, expected: int) -> None:
@@ -266,7 +280,7 @@ def report(results: list[Result], args: argparse.Namespace, when: str) -> str:
             f"| **{d.rate:,.0f}** | {d.steady_rate:,.0f} | **{r.ratio:.2f}** | {verdict(r, goal_workers[r.db.kind])} |"
         )
         capacity = d.wall * (os.cpu_count() or 1)
-        db_cpu = "—" if d.db_cpu is None else f"{d.db_cpu:.1f}"
+        db_cpu = "—" if d.db_cpu is None else f"{d.db_cpu:.1f} ({d.db_cpu / d.messages * 1000:.2f} ms/msg)"
         others = d.machine_cpu - d.worker_cpu - d.sim_cpu - (d.db_cpu or 0.0) - d.bench_cpu
         cpu_rows.append(
             f"| {r.db.label}, {d.workers} worker(s) | {d.wall:.1f} | {d.worker_cpu:.1f} "
@@ -290,8 +304,9 @@ def report(results: list[Result], args: argparse.Namespace, when: str) -> str:
             note += (
                 f" `pg_stat_database` per message: {per['xact_commit']:.2f} commits, "
                 f"{per['tup_inserted']:.2f} rows inserted, {per['tup_updated']:.2f} rows updated; "
-                f"{d.pg['sessions']:,} database sessions opened in all (workers reconnect each loop: "
-                "`CONN_MAX_AGE=0`)."
+                f"{d.pg['sessions']:,} database sessions opened in all (workers keep theirs: "
+                f"`OUTBOX_WORKER_CONN_MAX_AGE`); the whole PostgreSQL server meanwhile {d.server_cpu:.1f} s of CPU "
+                "(every database's sessions: others use this server too)."
             )
         notes.append(note)
         ceilings.append(
@@ -304,8 +319,10 @@ def report(results: list[Result], args: argparse.Namespace, when: str) -> str:
 ### Where one worker's CPU goes (SQLite, py-spy)
 
 A second, identical SQLite drain (the same seeded queue, simulators reset) under `py-spy record --format raw
---nolineno --rate 100 --pid <worker>`: {profiled.samples:,} samples in which a worker thread was running (py-spy
-leaves out threads blocked on a socket or a lock, so time spent waiting for an answer is not here). The CIMcloud,
+--nolineno --rate 100 --pid <worker>`: {profiled.samples:,} samples in which a worker thread was running by
+py-spy's idle test, which misses some socket waits: `readinto` and `send` are mostly threads waiting for an
+answer or for the GIL (the worker's system CPU is about 0.2 ms per message); `py-spy record --gil` shows the
+Python CPU alone. The CIMcloud,
 TulaERP and heartbeat threads are summed. *Phase*: the deepest frame of the sample that is a step of the outbox
 engine (`orders/outbox.py`, `orders/integrations/*`), whatever it called; *library*: the innermost Python frame.
 
@@ -320,6 +337,13 @@ engine (`orders/outbox.py`, `orders/integrations/*`), whatever it called; *libra
     command += f"--batch-size {args.batch_size} --lines {args.lines} --db {args.db}"
     if args.no_profile:
         command += " --no-profile"
+    per_message = ", ".join(
+        f"{r.drain.worker_cpu / r.drain.messages * 1000:.2f} ms ({r.db.label}, {r.drain.workers} worker(s))"
+        for r in results
+    )
+    loop_costs = [loop.client_cpu / loop.messages * 1000 for r in results for loop in r.loops]
+    loop_per_message = f"{min(loop_costs):.2f}–{max(loop_costs):.2f} ms (all its runs)"
+    debug_note = "`DJANGO_DEBUG=1` as in the tests" if args.django_debug else "`DJANGO_DEBUG=0` as in production"
     return f"""{SECTION}
 
 {when}
@@ -332,9 +356,10 @@ stored `payload` texts in id order, sequentially, to the routes the worker uses 
 `POST {{base}}/{{site}}/orderpassthrough/` with a bearer token from `authenticate`, TulaERP
 `POST {{base}}/api/v1/Orders` with `X-Api-Key`), before and after the worker phase; their mean is the reference.
 **Worker**: `manage.py outbox_worker --no-refresh` with `OUTBOX_PACING=0`, `OUTBOX_BATCH_SIZE={args.batch_size}`,
-otherwise default settings (`DJANGO_DEBUG=1` as in the tests; `--skip-checks`), timed from process start to the
-last message's `sent_at`. A worker process runs one thread per destination, so it has up to two requests in
-flight where the bare loop has one.
+otherwise default settings ({debug_note}; `--skip-checks`), timed from process start to the
+last message's `sent_at`. A worker process runs `OUTBOX_THREADS_PER_DESTINATION` (default 2) drain loops for each
+destination without a rate limit, so it has up to four requests in flight where the bare loop has one; it is
+still one process, so one CPU at most (the GIL).
 
 | database | workers | loop msg/s before / after | loop mean | worker msg/s | after start-up | ratio | goal |
 |---|---|---|---|---|---|---|---|
@@ -344,13 +369,12 @@ flight where the bare loop has one.
 
 This machine is shared: other people's test runs took the CPU time in the "other" column below, which slows the
 loop and the workers alike. The figure that does not depend on it is CPU per message: a worker spends
-{results[0].drain.worker_cpu / results[0].drain.messages * 1000:.1f} ms of CPU on a message where the bare loop's
-client spends {results[0].loops[0].client_cpu / results[0].loops[0].messages * 1000:.2f} ms. With the machine to
+{per_message} of CPU on a message, where the bare loop's client spends {loop_per_message}. With the machine to
 themselves and every other cost unchanged, the CPU ceiling (one CPU per worker process at most, and all the
 bench's processes within {os.cpu_count()} CPUs) would be: {"; ".join(ceilings)}.
 
 CPU split by process (`/proc/<pid>/stat`; the machine figure from `/proc/stat`, so "other" is whatever else ran
-on the machine meanwhile; PostgreSQL counts the server's live and exited processes, every session):
+on the machine meanwhile; PostgreSQL: the bench database's sessions, so other databases' work is in "other"):
 
 | run | wall s | workers CPU s (per process, % of a CPU) | workers ms/msg | simulators ms/msg | PostgreSQL s \
 | bench process s | other s | machine busy |
@@ -376,6 +400,7 @@ def main() -> None:
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--timeout", type=float, default=240.0, help="seconds allowed for one drain")
     parser.add_argument("--no-profile", action="store_true", help="skip the py-spy run")
+    parser.add_argument("--django-debug", action="store_true", help="workers with DJANGO_DEBUG=1 (as in the tests)")
     parser.add_argument(
         "--wait-quiet", type=float, default=0.0, help="first wait up to this many seconds for an idle machine"
     )

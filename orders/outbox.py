@@ -15,17 +15,17 @@ import socket
 import threading
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import close_old_connections, connection, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from orders.integrations import jsonutil
 from orders.integrations.cimcloud import CimcloudClient
 from orders.integrations.errors import (
     AmbiguousError,
@@ -35,7 +35,7 @@ from orders.integrations.errors import (
     PermanentError,
     RetryableError,
 )
-from orders.integrations.http import CallRecord
+from orders.integrations.http import CallRecord, JsonText
 from orders.integrations.parsing import tulaerp_shipments
 from orders.integrations.tulaerp import TulaerpClient
 from orders.models import (
@@ -47,16 +47,22 @@ from orders.models import (
     FulfilmentPoll,
     MessageState,
     Order,
+    OrderEvent,
     OrderState,
     OutboxMessage,
     WorkerHeartbeat,
 )
-from orders.services.context import Actor, record_event
+from orders.services.context import Actor, order_event, record_event
 from orders.services.shipments import apply_shipments
 
 log = logging.getLogger("orders.outbox")
 REFRESH = "tulaerp_refresh"  # the DestinationState row that paces fulfilment polls
 FAR_FUTURE = timedelta(days=365 * 100)
+# A drain records its sends together, at the latest this long after the first of them.
+FLUSH_SECONDS = 0.25
+# A destination without a rate limit has no slot to take before a call: its pause and breaker are read again
+# at most this often (and after every failure).
+HOLDS_RECHECK_SECONDS = 0.5
 
 
 # --- Retry policy ------------------------------------------------------------------------------------------
@@ -297,32 +303,29 @@ def close_breaker(destination: str) -> None:
 def claim(*, destination: str, worker: str, limit: int) -> list[OutboxMessage]:
     """Lease up to `limit` due messages, highest priority first, and commit the lease before any HTTP.
 
-    PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED, so concurrent workers take different rows. SQLite: the
-    IMMEDIATE transaction holds the write lock; the UPDATE repeats the due condition, so it is safe either way.
+    PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED, so concurrent workers take different rows and the rows read stay
+    as read until the lease is written. SQLite: the IMMEDIATE transaction holds the write lock throughout.
     """
     now = timezone.now()
     lease_until = now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
+    due = OutboxMessage.objects.due(now).filter(destination=destination)
+    if not due.exists():  # an idle poll opens no transaction (on SQLite: takes no write lock from the others)
+        return []
     with transaction.atomic(durable=True):
-        due = OutboxMessage.objects.due(now).filter(destination=destination)
-        ids = list(
-            due.select_for_update(skip_locked=True)
-            .order_by("priority", "not_before", "id")
-            .values_list("id", flat=True)[:limit]
-        )
-        if not ids:
+        batch = list(due.select_for_update(skip_locked=True).order_by("priority", "not_before", "id")[:limit])
+        if not batch:
             return []
-        due.filter(pk__in=ids).update(
+        OutboxMessage.objects.filter(pk__in=[message.pk for message in batch]).update(
             state=MessageState.IN_FLIGHT,
             lease_owner=worker,
             lease_expires_at=lease_until,
             lease_token=F("lease_token") + 1,
             updated_at=now,
         )
-        return list(
-            OutboxMessage.objects.filter(pk__in=ids, lease_owner=worker, state=MessageState.IN_FLIGHT)
-            .select_related("order")
-            .order_by("priority", "not_before", "id")
-        )
+    for message in batch:  # what the UPDATE wrote, without reading it back
+        message.state, message.lease_owner, message.lease_expires_at = MessageState.IN_FLIGHT, worker, lease_until
+        message.lease_token, message.updated_at = message.lease_token + 1, now
+    return batch
 
 
 def release(message: OutboxMessage) -> None:
@@ -342,94 +345,143 @@ def extend_lease(message: OutboxMessage) -> bool:
     return bool(updated)
 
 
+@dataclass
+class Finished:
+    """One call made for a claimed message, waiting to be recorded by `complete_many`."""
+
+    message: OutboxMessage
+    outcome: Outcome
+    record: CallRecord | None
+    started_at: datetime
+
+
 def complete(
     message: OutboxMessage, *, worker: str, outcome: Outcome, record: CallRecord | None, started_at: datetime
 ) -> bool:
     """Record the attempt and apply its outcome in one transaction. Refused (False) when the lease was lost:
     another worker holds the message now and its outcome must not be overwritten."""
+    return complete_many([Finished(message, outcome, record, started_at)], worker=worker)[0]
+
+
+def complete_many(done: list[Finished], *, worker: str) -> list[bool]:
+    """Record several attempts and apply their outcomes in one transaction, in a few statements for all of them
+    (a drain completes a batch at once). Each one is refused (False) when its lease was lost."""
+    if not done:
+        return []
     now = timezone.now()
-    number = message.attempts + 1
+    actor = Actor.system(worker, channel="worker")
     with transaction.atomic(durable=True):
-        fields: dict[str, Any] = {
-            "state": outcome.state,
-            "attempts": number,
-            "lease_owner": "",
-            "lease_expires_at": None,
-            "updated_at": now,
+        # Orders first and in id order, as every completion locks them: a concurrent cancel and a completion see
+        # each other, and two completions never wait on each other in a circle. Only the columns used here.
+        orders = {
+            order.pk: order
+            for order in Order.objects.select_for_update()
+            .only(*_COMPLETION_FIELDS)
+            .filter(pk__in={d.message.order_id for d in done})
+            .order_by("pk")
         }
-        # Locked so that a concurrent cancel and this completion see each other; only the columns used here.
-        order = Order.objects.select_for_update().only(*_COMPLETION_FIELDS).get(pk=message.order_id)
-        if outcome.state == MessageState.SENT:
-            fields.update(sent_at=now, result=outcome.result or {}, attention_reason="", last_error="")
-            if order.state == OrderState.CANCELLED:
-                fields.update(
-                    state=MessageState.NEEDS_ATTENTION,
-                    attention_reason=AttentionReason.SENT_AFTER_CANCEL,
-                    last_error=f"{Destination(message.destination).label} accepted the order after it was "
-                    "cancelled: cancel it there by hand.",
+        # The fencing token: a message is this worker's while it is in flight under the token it was claimed with.
+        # Locked, so no claim takes it between this check and the update below.
+        tokens = dict(
+            OutboxMessage.objects.select_for_update()
+            .filter(pk__in=[d.message.pk for d in done], state=MessageState.IN_FLIGHT)
+            .order_by("pk")
+            .values_list("pk", "lease_token")
+        )
+        won: list[bool] = []
+        attempts: list[DeliveryAttempt] = []
+        events: list[OrderEvent] = []
+        changed: dict[tuple[str, ...], list[OutboxMessage]] = defaultdict(list)  # by the columns that change
+        tulaerp: list[tuple[Order, dict, dict]] = []
+        for d in done:
+            message, outcome, order = d.message, d.outcome, orders[d.message.order_id]
+            number = message.attempts + 1
+            won.append(tokens.get(message.pk) == message.lease_token)
+            label = outcome.label if won[-1] else "fenced"
+            attempts.append(_attempt(message, number, worker, d.record, d.started_at, label))
+            if not won[-1]:
+                log.warning(
+                    "late completion refused message=%s order=%s destination=%s attempt=%s token=%s",
+                    message.pk,
+                    order.order_number,
+                    message.destination,
+                    number,
+                    message.lease_token,
                 )
-            if message.destination == Destination.TULAERP and outcome.result:
-                fields["external_reference"] = outcome.result.get("short_order_number", "")
-        elif outcome.state == MessageState.RETRY_SCHEDULED:
-            fields.update(not_before=now + timedelta(seconds=outcome.delay), last_error=outcome.message)
-        else:
-            fields.update(attention_reason=outcome.reason, last_error=outcome.message)
-        won = OutboxMessage.objects.filter(
-            pk=message.pk, lease_token=message.lease_token, state=MessageState.IN_FLIGHT
-        ).update(**fields)
-        _attempt(message, number, worker, record, started_at, outcome.label if won else "fenced")
-        if not won:
-            log.warning(
-                "late completion refused message=%s order=%s destination=%s attempt=%s token=%s",
-                message.pk,
-                order.order_number,
-                message.destination,
-                number,
-                message.lease_token,
+                continue
+            fields = _completed_fields(message, outcome, order, now)
+            for name, value in fields.items():
+                setattr(message, name, value)
+            changed[tuple(fields)].append(message)
+            events.extend(_completion_events(message, outcome, order, number, actor))
+            if outcome.state == MessageState.SENT and message.destination == Destination.TULAERP and outcome.result:
+                tulaerp.append((order, outcome.result, outcome.body or {}))
+        for names, messages in changed.items():
+            _set_per_row(messages, list(names))
+        _insert_rows(attempts)
+        _insert_rows(events)
+        _apply_tulaerp(tulaerp, actor)
+    for d, ok in zip(done, won, strict=True):
+        if ok:
+            log.info(
+                "completed message=%s order=%s destination=%s attempt=%s outcome=%s",
+                d.message.pk,
+                orders[d.message.order_id].order_number,
+                d.message.destination,
+                d.message.attempts,
+                d.outcome.label,
             )
-            return False
-        actor = Actor.system(worker, channel="worker")
-        label = Destination(message.destination).label
-        if outcome.state == MessageState.SENT:
-            record_event(
-                order,
-                actor,
-                EventKind.SYNC_SENT,
-                f"Sent to {label} (attempt {number}).",
-                {"destination": message.destination, "message": message.pk, "result": outcome.result},
+    return won
+
+
+def _completed_fields(message: OutboxMessage, outcome: Outcome, order: Order, now: datetime) -> dict[str, Any]:
+    """The message's columns after this attempt (the lease it held is given up)."""
+    fields: dict[str, Any] = {
+        "state": outcome.state,
+        "attempts": message.attempts + 1,
+        "lease_owner": "",
+        "lease_expires_at": None,
+        "updated_at": now,
+    }
+    if outcome.state == MessageState.SENT:
+        fields.update(sent_at=now, result=outcome.result or {}, attention_reason="", last_error="")
+        if order.state == OrderState.CANCELLED:
+            fields.update(
+                state=MessageState.NEEDS_ATTENTION,
+                attention_reason=AttentionReason.SENT_AFTER_CANCEL,
+                last_error=f"{Destination(message.destination).label} accepted the order after it was "
+                "cancelled: cancel it there by hand.",
             )
-            if message.destination == Destination.TULAERP and outcome.result:
-                _apply_tulaerp(order, outcome.result, outcome.body or {}, actor)
-            if fields["state"] == MessageState.NEEDS_ATTENTION:
-                record_event(
-                    order,
-                    actor,
-                    EventKind.SYNC_FAILED,
-                    fields["last_error"],
-                    {"destination": message.destination, "reason": AttentionReason.SENT_AFTER_CANCEL},
-                )
-        else:
-            record_event(
-                order,
-                actor,
-                EventKind.SYNC_FAILED,
-                f"{label} attempt {number}: {outcome.message}"[:500],
-                {
-                    "destination": message.destination,
-                    "message": message.pk,
-                    "outcome": outcome.label,
-                    "reason": outcome.reason,
-                },
-            )
-    log.info(
-        "completed message=%s order=%s destination=%s attempt=%s outcome=%s",
-        message.pk,
-        order.order_number,
-        message.destination,
-        number,
-        outcome.label,
-    )
-    return True
+        if message.destination == Destination.TULAERP and outcome.result:
+            fields["external_reference"] = outcome.result.get("short_order_number", "")
+    elif outcome.state == MessageState.RETRY_SCHEDULED:
+        fields.update(not_before=now + timedelta(seconds=outcome.delay), last_error=outcome.message)
+    else:
+        fields.update(attention_reason=outcome.reason, last_error=outcome.message)
+    return fields
+
+
+def _completion_events(
+    message: OutboxMessage, outcome: Outcome, order: Order, number: int, actor: Actor
+) -> list[OrderEvent]:
+    """An order event for each send and each failure (and for a send that came after the order's cancel)."""
+    label = Destination(message.destination).label
+    if outcome.state != MessageState.SENT:
+        detail = {
+            "destination": message.destination,
+            "message": message.pk,
+            "outcome": outcome.label,
+            "reason": outcome.reason,
+        }
+        return [
+            order_event(order, actor, EventKind.SYNC_FAILED, f"{label} attempt {number}: {outcome.message}", detail)
+        ]
+    sent = {"destination": message.destination, "message": message.pk, "result": outcome.result}
+    events = [order_event(order, actor, EventKind.SYNC_SENT, f"Sent to {label} (attempt {number}).", sent)]
+    if message.state == MessageState.NEEDS_ATTENTION:  # sent after the order was cancelled
+        late = {"destination": message.destination, "reason": AttentionReason.SENT_AFTER_CANCEL}
+        events.append(order_event(order, actor, EventKind.SYNC_FAILED, message.last_error, late))
+    return events
 
 
 _COMPLETION_FIELDS = (
@@ -446,8 +498,8 @@ _COMPLETION_FIELDS = (
 
 def _attempt(
     message: OutboxMessage, number: int, worker: str, record: CallRecord | None, started_at: datetime, outcome: str
-) -> None:
-    DeliveryAttempt.objects.create(
+) -> DeliveryAttempt:
+    return DeliveryAttempt(
         message=message,
         number=number,
         started_at=started_at,
@@ -464,22 +516,70 @@ def _attempt(
     )
 
 
-def _apply_tulaerp(order: Order, result: dict, body: dict, actor: Actor) -> None:
-    order.tulaerp_id = result.get("id")
-    order.tulaerp_short_order_number = result.get("short_order_number") or ""
-    order.tulaerp_status = result.get("status") or ""
-    order.save(update_fields=["tulaerp_id", "tulaerp_short_order_number", "tulaerp_status"])
-    apply_shipments(order=order, actor=actor, shipments=tulaerp_shipments(body))
-    if order.tulaerp_short_order_number and not order.seeded:
-        FulfilmentPoll.objects.update_or_create(
-            order=order,
-            defaults={
-                "short_order_number": order.tulaerp_short_order_number,
-                "active": True,
-                "polls": 0,
-                "next_poll_at": timezone.now() + timedelta(seconds=settings.TULAERP_REFRESH_FIRST_SECONDS),
-            },
+def _apply_tulaerp(answers: list[tuple[Order, dict, dict]], actor: Actor) -> None:
+    """TulaERP's answers, inside the completing transaction: its ids on the orders, its shipments through the one
+    upsert, and a fulfilment poll for each order."""
+    if not answers:
+        return
+    for order, result, _ in answers:
+        order.tulaerp_id = result.get("id")
+        order.tulaerp_short_order_number = result.get("short_order_number") or ""
+        order.tulaerp_status = result.get("status") or ""
+    orders = [order for order, _, _ in answers]
+    _set_per_row(orders, ["tulaerp_id", "tulaerp_short_order_number", "tulaerp_status"])
+    for order, _, body in answers:
+        if body.get("orderShipments", True):  # a new order's answer usually has none: no walk over its `$ref`s
+            apply_shipments(order=order, actor=actor, shipments=tulaerp_shipments(body))
+    polled = [order for order in orders if order.tulaerp_short_order_number and not order.seeded]
+    existing = {poll.order_id: poll for poll in FulfilmentPoll.objects.filter(order__in=polled)}
+    first = timezone.now() + timedelta(seconds=settings.TULAERP_REFRESH_FIRST_SECONDS)
+    new, again = [], []
+    for order in polled:
+        poll = existing.get(order.pk)
+        if poll is None:
+            poll = FulfilmentPoll(order=order)
+            new.append(poll)
+        else:
+            again.append(poll)
+        poll.short_order_number, poll.active, poll.polls, poll.next_poll_at = (
+            order.tulaerp_short_order_number,
+            True,
+            0,
+            first,
         )
+    FulfilmentPoll.objects.bulk_create(new)
+    _set_per_row(again, ["short_order_number", "active", "polls", "next_poll_at"])
+
+
+def _insert_rows(objects: list[Any]) -> None:
+    """INSERT the (unsaved) objects in one statement sent for many rows (executemany; ids are not read back).
+    `bulk_create` on PostgreSQL binds each column as one array, quoted in Python: slow for the kilobytes of
+    request and response an attempt keeps."""
+    if not objects:
+        return
+    meta, quote = objects[0]._meta, connection.ops.quote_name
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    columns, placeholders = ", ".join(quote(field.column) for field in fields), ", ".join(["%s"] * len(fields))
+    rows = [[field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields] for obj in objects]
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})", rows)
+
+
+def _set_per_row(objects: list[Any], names: list[str]) -> None:
+    """UPDATE these columns of each object to its own values: one statement sent for many rows (executemany).
+    `bulk_update` would do it in one CASE per column, which costs about a millisecond a row to build."""
+    if not objects:
+        return
+    meta, quote = objects[0]._meta, connection.ops.quote_name
+    fields = [meta.get_field(name) for name in names]
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"
+    rows = [
+        [field.get_db_prep_save(getattr(obj, field.attname), connection) for field in fields] + [obj.pk]
+        for obj in objects
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 # --- Sending -------------------------------------------------------------------------------------------------
@@ -503,16 +603,22 @@ class Sender:
         return self._client
 
     prepaid = 0  # order slots reserved before the claim (paced destinations)
+    holds_read_at = float("-inf")  # when this sender last saw the destination neither paused nor broken
 
     def _before_call(self, kind: str) -> None:
         if kind == "order" and self.prepaid:
             self.prepaid -= 1
             return
+        unlimited = not _limits(self.destination)
+        if unlimited and time.monotonic() - self.holds_read_at < HOLDS_RECHECK_SECONDS:
+            return  # no budget to take, and the pause and breaker were read just now
         if not wait_for_slot(self.destination, self.stop):
             raise RetryableError("Worker stopping before the call was made.")
+        if unlimited:
+            self.holds_read_at = time.monotonic()
 
-    def send(self, payload: dict) -> tuple[Outcome, CallRecord]:
-        result = self.client.post_order(payload)
+    def send(self, payload: str) -> tuple[Outcome, CallRecord]:
+        result = self.client.post_order(JsonText(payload))
         if self.destination == Destination.CIMCLOUD:
             facts = {
                 "action": result.action,
@@ -542,17 +648,18 @@ class Sender:
             self._client.close()
 
 
-def deliver(message: OutboxMessage, sender: Sender, *, worker: str) -> bool:
-    """Send one claimed message and complete it. Never raises for a bad message: the drain goes on."""
+def send_one(message: OutboxMessage, sender: Sender) -> Finished | None:
+    """Make one claimed message's call and judge it (breaker, pauses); None when the lease was lost before it.
+    Never raises for a bad message: the drain goes on."""
     started = timezone.now()
     record = None
     try:
-        worst_case = timedelta(seconds=settings.HTTP_CONNECT_TIMEOUT + settings.HTTP_READ_TIMEOUT + 1)
-        if message.lease_expires_at - started < worst_case and not extend_lease(message):
-            return False  # the lease was lost meanwhile: another worker owns the message now
-        outcome, record = sender.send(jsonutil.loads(message.payload))
+        if message.lease_expires_at - started < _worst_call() and not extend_lease(message):
+            return None  # the lease was lost meanwhile: another worker owns the message now
+        outcome, record = sender.send(message.payload)  # the stored text, sent as it is
         record_health(message.destination, ok=True)
     except Exception as exc:
+        sender.holds_read_at = float("-inf")  # a failure may have opened the breaker or paused the destination
         record = getattr(exc, "record", None)
         outcome = classify(
             exc, destination=message.destination, attempts=message.attempts + 1, age=started - message.created_at
@@ -566,7 +673,20 @@ def deliver(message: OutboxMessage, sender: Sender, *, worker: str) -> bool:
             record_health(message.destination, ok=False, reason=f"{type(exc).__name__}{status}: {exc}")
         if not isinstance(exc, IntegrationError):
             log.exception("internal error message=%s destination=%s", message.pk, message.destination)
-    return complete(message, worker=worker, outcome=outcome, record=record, started_at=started)
+    return Finished(message, outcome, record, started)
+
+
+def deliver(message: OutboxMessage, sender: Sender, *, worker: str) -> bool:
+    """Send one claimed message and complete it. Never raises for a bad message: the drain goes on."""
+    finished = send_one(message, sender)
+    return finished is not None and complete(
+        message, worker=worker, outcome=finished.outcome, record=finished.record, started_at=finished.started_at
+    )
+
+
+def _worst_call() -> timedelta:
+    """The longest one call can take (connect, read, slack)."""
+    return timedelta(seconds=settings.HTTP_CONNECT_TIMEOUT + settings.HTTP_READ_TIMEOUT + 1)
 
 
 # --- The fulfilment refresh -------------------------------------------------------------------------------
@@ -650,8 +770,15 @@ class Worker:
         self.started_at = timezone.now()
 
     def run(self) -> None:
+        # Before any thread connects: each thread's connection is made from these settings.
+        for alias in connections:
+            connections.settings[alias]["CONN_MAX_AGE"] = settings.OUTBOX_WORKER_CONN_MAX_AGE
+        # A destination without a rate limit gets several drain loops, so one's HTTP wait overlaps another's
+        # database work; each claims its own batch, exactly as separate workers would.
         threads = [
-            threading.Thread(target=self._drain, args=(d,), name=f"outbox-{d}", daemon=True) for d in self.destinations
+            threading.Thread(target=self._drain, args=(d,), name=f"outbox-{d}-{n}", daemon=True)
+            for d in self.destinations
+            for n in range(1 if _limits(d) else settings.OUTBOX_THREADS_PER_DESTINATION)
         ]
         if self.refresh:
             threads.append(threading.Thread(target=self._refresh_loop, name="outbox-refresh", daemon=True))
@@ -704,12 +831,13 @@ class Worker:
 
     def _drain_once(self, destination: str, sender: Sender) -> bool:
         """Claim and deliver one batch; False when there was nothing to do."""
-        if self._probe_if_due(destination, sender):
-            return True
         state = DestinationState.objects.filter(destination=destination).first()
+        if self._probe_if_due(destination, sender, state):
+            return True
         now = timezone.now()
         if state and any(until and until > now for until in (state.paused_until, state.breaker_open_until)):
             return False
+        sender.holds_read_at = time.monotonic()
         # A paced destination: reserve the slot first, then claim one message, so no lease runs out while the
         # worker waits for the rate window (a claim never outruns the slots held).
         paced = bool(_limits(destination))
@@ -723,19 +851,42 @@ class Worker:
         if paced and not batch:
             sender.prepaid = 0
             release_slot(destination)
-        for index, message in enumerate(batch):
-            if self.stop.is_set():
-                for rest in batch[index:]:
-                    release(rest)
-                break
-            deliver(message, sender, worker=self.id)
+        self._deliver_batch(batch, sender)
         if sender.prepaid:  # reserved but not spent (the send never started): hand it back
             sender.prepaid = 0
             release_slot(destination)
         return bool(batch)
 
-    def _probe_if_due(self, destination: str, sender: Sender) -> bool:
-        state = DestinationState.objects.filter(destination=destination).first()
+    def _deliver_batch(self, batch: list[OutboxMessage], sender: Sender) -> None:
+        """Send the batch one message after another and record the sends together: one completing transaction
+        for many, made sooner when a call failed, when the first send waited FLUSH_SECONDS, or before a call that
+        could outlast a waiting message's lease (so a lease never runs out on a send not yet recorded)."""
+        done: list[Finished] = []
+
+        def flush() -> None:
+            complete_many(done, worker=self.id)
+            done.clear()
+
+        for index, message in enumerate(batch):
+            if self.stop.is_set():
+                flush()
+                for rest in batch[index:]:
+                    release(rest)
+                break
+            now = timezone.now()
+            if done and (
+                now - done[0].started_at > timedelta(seconds=FLUSH_SECONDS)
+                or min(d.message.lease_expires_at for d in done) - now < _worst_call()
+            ):
+                flush()
+            finished = send_one(message, sender)
+            if finished is not None:
+                done.append(finished)
+                if finished.outcome.state != MessageState.SENT:
+                    flush()
+        flush()
+
+    def _probe_if_due(self, destination: str, sender: Sender, state: DestinationState | None) -> bool:
         if not state or not state.breaker_open_until or state.breaker_open_until > timezone.now():
             return False
         if not claim_probe(destination):

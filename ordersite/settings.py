@@ -232,6 +232,8 @@ HTTP_POOL_IDLE_SECONDS = env_float("HTTP_POOL_IDLE_SECONDS", 30.0)
 OUTBOX_LEASE_SECONDS = min(60.0, env_float("OUTBOX_LEASE_SECONDS", HTTP_CONNECT_TIMEOUT + HTTP_READ_TIMEOUT + 10))
 OUTBOX_POLL_SECONDS = env_float("OUTBOX_POLL_SECONDS", 0.5)
 OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 10)
+# Drain loops per destination without a rate limit (a rate-limited one always has one).
+OUTBOX_THREADS_PER_DESTINATION = max(1, env_int("OUTBOX_THREADS_PER_DESTINATION", 2))
 OUTBOX_BACKOFF_BASE_SECONDS = env_float("OUTBOX_BACKOFF_BASE_SECONDS", 2.0)
 OUTBOX_BACKOFF_FACTOR = env_float("OUTBOX_BACKOFF_FACTOR", 2.0)
 OUTBOX_BACKOFF_CAP_SECONDS = env_float("OUTBOX_BACKOFF_CAP_SECONDS", 1800.0)
@@ -243,6 +245,9 @@ OUTBOX_BREAKER_RATIO = env_float("OUTBOX_BREAKER_RATIO", 0.9)
 OUTBOX_BREAKER_COOLDOWN_SECONDS = env_float("OUTBOX_BREAKER_COOLDOWN_SECONDS", 30.0)
 OUTBOX_CONFIG_PAUSE_SECONDS = env_float("OUTBOX_CONFIG_PAUSE_SECONDS", 300.0)
 OUTBOX_HEARTBEAT_SECONDS = env_float("OUTBOX_HEARTBEAT_SECONDS", 5.0)
+# A worker keeps its database connections this long (seconds; 0: a new one every loop). close_old_connections()
+# each loop still replaces one that failed, and the health check finds one the server terminated.
+OUTBOX_WORKER_CONN_MAX_AGE = env_int("OUTBOX_WORKER_CONN_MAX_AGE", 600)
 HEALTHZ_MAX_HEARTBEAT_AGE_SECONDS = env_float("HEALTHZ_MAX_HEARTBEAT_AGE_SECONDS", 60.0)
 # Fulfilment refresh: first look 10 minutes after TulaERP accepted the order (the demo uses 10 s), then back off
 # to daily; give up after 60 days.

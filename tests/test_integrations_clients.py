@@ -30,7 +30,7 @@ from orders.integrations.errors import (
     UnauthorizedError,
     retry_after_seconds,
 )
-from orders.integrations.http import CallRecord, build_session, perform
+from orders.integrations.http import CallRecord, JsonText, build_session, perform
 from orders.integrations.tulaerp import TulaerpClient, TulaerpConfig
 from orders.models import ExternalToken
 
@@ -269,6 +269,24 @@ def test_order_body_carries_decimals_as_exact_json_numbers(
     assert re.search(r'"shipping_total":\s*7\.50[,}]', raw)
     assert result.record.request_body == raw
     assert jsonutil.loads(raw)["details"][0]["price"] == Decimal("72.00")
+
+
+def test_stored_json_text_is_sent_byte_for_byte_and_its_secrets_still_redacted(local_server: LocalServer) -> None:
+    """The outbox sends its stored payload text as it is (no parse and re-encode); the record keeps that exact text
+    unless a key in it is a secret's, and a secret the server echoes never reaches the record either."""
+    order = '{"order_number":"D-000001","total": 72.00,"name":"Ünïcode Co"}'
+    secretive = '{"order_number":"D-000002","Nested":{"PassWord":"hunter2"}}'
+    local_server.answers["/echo"] = (200, {}, b'{"ok":true,"seen":"key-123","Token":"t-1"}')
+    with build_session() as session:
+        records = [
+            perform(session, kind="order", method="POST", url=f"{local_server.url}/echo", timeout=(1, 1),
+                    body=JsonText(text), secrets=("key-123",)).record
+            for text in (order, secretive)
+        ]  # fmt: skip
+    assert [body for _, _, _, body in local_server.requests] == [order.encode(), secretive.encode()]
+    assert records[0].request_body == order
+    assert json.loads(records[1].request_body) == {"order_number": "D-000002", "Nested": {"PassWord": "[redacted]"}}
+    assert json.loads(records[0].response_body) == {"ok": True, "seen": "[redacted]", "Token": "[redacted]"}
 
 
 def test_refused_connection_is_retryable(basic_cimcloud_settings: Any) -> None:

@@ -102,6 +102,47 @@ def test_a_lost_lease_refuses_the_completion(make_order, operator, settings):
     ]
 
 
+def test_a_batch_completes_in_one_transaction_and_fences_each_message(make_order, operator):
+    """complete_many: every attempt recorded, a lost lease refused among won ones, TulaERP's ids and a fulfilment
+    poll for each order, one event per send or failure, each message's own result."""
+    orders = [services.order_submit(actor=Actor(user=operator), order_id=make_order(operator).pk) for _ in range(3)]
+    batch = outbox.claim(destination="tulaerp", worker="w1", limit=5)
+    assert len(batch) == 3
+    lost, *kept = batch
+    OutboxMessage.objects.filter(pk=lost.pk).update(lease_token=lost.lease_token + 1)  # re-claimed elsewhere
+    now = timezone.now()
+
+    def sent(n: int) -> outbox.Outcome:
+        result = {"id": 100 + n, "short_order_number": f"TU{n:07d}", "status": "New", "created": True}
+        return outbox.Outcome(MessageState.SENT, "sent", result=result, body={})
+
+    retry = outbox.Outcome(MessageState.RETRY_SCHEDULED, "retry", message="503", delay=5.0)
+    won = outbox.complete_many(
+        [
+            outbox.Finished(lost, sent(0), None, now),
+            outbox.Finished(kept[0], sent(1), None, now),
+            outbox.Finished(kept[1], retry, None, now),
+        ],
+        worker="w1",
+    )
+    assert won == [False, True, True]
+    states = dict(OutboxMessage.objects.filter(destination="tulaerp").values_list("pk", "state"))
+    assert states == {lost.pk: MessageState.IN_FLIGHT, kept[0].pk: MessageState.SENT, kept[1].pk: "retry_scheduled"}
+    assert sorted(DeliveryAttempt.objects.values_list("message_id", "outcome")) == sorted(
+        [(lost.pk, "fenced"), (kept[0].pk, "sent"), (kept[1].pk, "retry")]
+    )
+    message = OutboxMessage.objects.get(pk=kept[0].pk)
+    assert (message.attempts, message.external_reference, message.result["id"]) == (1, "TU0000001", 101)
+    assert OutboxMessage.objects.get(pk=kept[1].pk).attempts == 1
+    order = Order.objects.get(pk=kept[0].order_id)
+    assert (order.tulaerp_id, order.tulaerp_short_order_number) == (101, "TU0000001")
+    assert FulfilmentPoll.objects.get().order_id == order.pk
+    assert Order.objects.get(pk=lost.order_id).tulaerp_id is None
+    kinds = OrderEvent.objects.filter(kind__in=["sync_sent", "sync_failed"]).values_list("order_id", "kind")
+    assert sorted(kinds) == sorted([(kept[0].order_id, "sync_sent"), (kept[1].order_id, "sync_failed")])
+    assert {o.pk for o in orders} == {m.order_id for m in batch}
+
+
 def test_claims_take_interactive_before_bulk(make_order, operator):
     old = services.order_submit(actor=Actor(user=operator), order_id=make_order(operator).pk)
     OutboxMessage.objects.filter(order=old).update(priority=Priority.BULK)

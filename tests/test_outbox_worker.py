@@ -153,8 +153,10 @@ def test_a_worker_that_lost_its_lease_cannot_complete(sim, workers):
     [order] = submit_orders(1)
     [frozen] = workers(sim, 1, "--destination", "tulaerp", "--no-refresh")
     message = order.outbox_messages.get(destination="tulaerp")
+    # Freeze it only once the simulator holds its request (the answer comes 700 ms later): frozen between claim and
+    # send, a worker finds its lease gone on waking and never sends, so there would be no late completion to refuse.
     wait_until(
-        lambda: OutboxMessage.objects.get(pk=message.pk).state == MessageState.IN_FLIGHT, timeout=20, what="in flight"
+        lambda: any(r["key"] == order.order_number for r in sim.received("tulaerp")), timeout=20, what="mid-send"
     )
     frozen.signal(signal.SIGSTOP)
     first_token = OutboxMessage.objects.get(pk=message.pk).lease_token

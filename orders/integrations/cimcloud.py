@@ -23,7 +23,7 @@ from orders.integrations.errors import (
     server_message,
     unreadable_body,
 )
-from orders.integrations.http import AfterCall, BeforeCall, CallRecord, HttpResponse, build_session, call
+from orders.integrations.http import AfterCall, BeforeCall, CallRecord, HttpResponse, JsonText, build_session, call
 from orders.models import ExternalToken
 
 __all__ = ["DESTINATION", "CimcloudCheckResult", "CimcloudClient", "CimcloudConfig", "CimcloudOrderResult"]
@@ -139,7 +139,7 @@ class CimcloudClient:
     def validate(self) -> CimcloudCheckResult:
         return self._call("validate", "GET", "validate", interpret=_validate_result)
 
-    def post_order(self, payload: Mapping[str, Any]) -> CimcloudOrderResult:
+    def post_order(self, payload: Mapping[str, Any] | JsonText) -> CimcloudOrderResult:
         return self._call("order", "POST", "orderpassthrough/", body=payload, interpret=_order_result)
 
     def _call(

@@ -6,7 +6,8 @@ A session from ``build_session()``:
 - never retries at the transport level (``max_retries=0``): the outbox decides every resend;
 - discards pooled keep-alive connections that sat idle longer than ``HTTP_POOL_IDLE_SECONDS``, because a server
   that closed one meanwhile would turn the next POST into an ambiguous failure;
-- sends ``User-Agent: ordersite-dashboard/<VERSION>``.
+- sends ``User-Agent: ordersite-dashboard/<VERSION>``;
+- never reads ``~/.netrc``: credentials come from the settings only.
 
 A session is meant for one worker thread, like ``requests.Session`` itself.
 """
@@ -34,6 +35,7 @@ __all__ = [
     "CallRecord",
     "HttpResponse",
     "IdleRecyclingAdapter",
+    "JsonText",
     "OutboundSession",
     "RateLimit",
     "build_session",
@@ -54,6 +56,10 @@ SECRET_KEYS = frozenset(
 )
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _NO_BODY: Any = object()
+
+
+class JsonText(str):
+    """A body already encoded as JSON (the outbox's stored payload): sent as it is, not parsed and re-encoded."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +126,17 @@ class OutboundSession(requests.Session):
         return super().send(request, **kwargs)
 
 
+class _SettingsCredentialsOnly(requests.auth.AuthBase):
+    """Credentials come from the settings as headers; this stops requests from looking for a ~/.netrc on every
+    call (a file lookup per request, and a second source of credentials nobody configured)."""
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        return request
+
+
 def build_session(*, idle_seconds: float | None = None) -> OutboundSession:
     session = OutboundSession()
+    session.auth = _SettingsCredentialsOnly()
     adapter = IdleRecyclingAdapter(
         idle_seconds=settings.HTTP_POOL_IDLE_SECONDS if idle_seconds is None else idle_seconds
     )
@@ -207,7 +222,7 @@ def perform(
     data: bytes | None = None
     request_text: str | None = None
     if body is not _NO_BODY:
-        text = jsonutil.dumps(body)
+        text = body if isinstance(body, JsonText) else jsonutil.dumps(body)
         data = text.encode("utf-8")
         request_headers.setdefault("Content-Type", "application/json; charset=utf-8")
         request_text = _recorded_body(body, text, secret_values)
@@ -340,13 +355,15 @@ def _public_url(url: str) -> str:
 
 def _recorded_body(body: Any, sent_text: str, secret_values: tuple[str, ...]) -> str:
     # Keep the exact text sent (it is the evidence of what the server got) unless it holds a secret.
-    redacted, changed = _redact(body)
-    text = jsonutil.dumps(redacted) if changed else sent_text
-    return _scrub(text, secret_values)
+    if _may_hold_secret(sent_text):
+        redacted, changed = _redact(jsonutil.loads(body) if isinstance(body, JsonText) else body)
+        if changed:
+            sent_text = jsonutil.dumps(redacted)
+    return _scrub(sent_text, secret_values)
 
 
 def _recorded_response(text: str, parsed: Any, secret_values: tuple[str, ...]) -> str:
-    if parsed is not None:
+    if parsed is not None and _may_hold_secret(text):
         redacted, changed = _redact(parsed)
         if changed:
             text = jsonutil.dumps(redacted)
@@ -354,6 +371,13 @@ def _recorded_response(text: str, parsed: Any, secret_values: tuple[str, ...]) -
     if len(text) > RESPONSE_BODY_LIMIT:
         return f"{text[:RESPONSE_BODY_LIMIT]}…[truncated {len(text) - RESPONSE_BODY_LIMIT} characters]"
     return text
+
+
+def _may_hold_secret(text: str) -> bool:
+    """False when no JSON key in `text` can be a secret key: none of their names appears anywhere in it and no
+    escape could spell one (so the walk over the parsed body is skipped for an ordinary order)."""
+    lowered = text.lower()
+    return "\\u" in text or any(key in lowered for key in SECRET_KEYS)
 
 
 def _redact(value: Any) -> tuple[Any, bool]:

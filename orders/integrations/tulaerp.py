@@ -12,7 +12,7 @@ import requests
 from django.conf import settings
 
 from orders.integrations.errors import ConfigurationError, error_for_response, unreadable_body
-from orders.integrations.http import AfterCall, BeforeCall, CallRecord, HttpResponse, build_session, call
+from orders.integrations.http import AfterCall, BeforeCall, CallRecord, HttpResponse, JsonText, build_session, call
 
 __all__ = ["TulaerpClient", "TulaerpConfig", "TulaerpOrderResult", "TulaerpShipmentResult"]
 
@@ -119,7 +119,7 @@ class TulaerpClient:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def post_order(self, payload: Mapping[str, Any]) -> TulaerpOrderResult:
+    def post_order(self, payload: Mapping[str, Any] | JsonText) -> TulaerpOrderResult:
         """Create the order. TulaERP answers 201 for a new ``orderNumber`` and 200 with the existing order for a
         repeat, so resending after an ambiguous failure is safe and ``created`` tells which happened."""
         return self._call("order", "POST", "/api/v1/Orders", body=payload, interpret=_order_result)

@@ -44,9 +44,16 @@ class Actor:
 def record_event(
     order: Order, actor: Actor, kind: str, message: str = "", detail: dict[str, Any] | None = None
 ) -> OrderEvent:
-    return OrderEvent.objects.create(
-        order=order, kind=kind, message=message[:500], detail=detail or {}, **actor.as_fields()
-    )
+    event = order_event(order, actor, kind, message, detail)
+    event.save(force_insert=True)
+    return event
+
+
+def order_event(
+    order: Order, actor: Actor, kind: str, message: str = "", detail: dict[str, Any] | None = None
+) -> OrderEvent:
+    """The event unsaved, for a caller that writes many at once (`bulk_create`)."""
+    return OrderEvent(order=order, kind=kind, message=message[:500], detail=detail or {}, **actor.as_fields())
 
 
 def record_audit(
