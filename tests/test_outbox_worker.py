@@ -155,9 +155,7 @@ def test_a_worker_that_lost_its_lease_cannot_complete(sim, workers):
     message = order.outbox_messages.get(destination="tulaerp")
     # Freeze it only once the simulator holds its request (the answer comes 700 ms later): frozen between claim and
     # send, a worker finds its lease gone on waking and never sends, so there would be no late completion to refuse.
-    wait_until(
-        lambda: any(r["key"] == order.order_number for r in sim.received("tulaerp")), timeout=20, what="mid-send"
-    )
+    wait_until(lambda: sim.received("tulaerp"), timeout=20, what="the simulator to hold the request")
     frozen.signal(signal.SIGSTOP)
     first_token = OutboxMessage.objects.get(pk=message.pk).lease_token
     time.sleep(2.5)  # past the 2 s lease
