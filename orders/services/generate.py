@@ -136,7 +136,7 @@ def item_pool(rng: random.Random, n: int = 400) -> list[tuple[str, str, Decimal]
     pool = []
     for index in range(n):
         code, words = ITEM_WORDS[index % len(ITEM_WORDS)]
-        pool.append((f"{code}-{index:04d}", f"{words}, model {index}", Decimal(rng.randint(150, 49900)) / 100))
+        pool.append((f"{code}-{index:04d}", f"{words}, model {index}", Decimal(rng.randint(150, 49900)).scaleb(-2)))
     return pool
 
 
@@ -243,7 +243,7 @@ class OrderHistory:
             seeded=True,
             po_number=f"PO-{rng.randint(10000, 999999)}" if rng.random() < 0.6 else "",
             comments=rng.choice(COMMENTS),
-            shipping_total=Decimal(rng.choice((0, 0, 995, 1495, 2450))) / 100,
+            shipping_total=Decimal(rng.choice((0, 0, 995, 1495, 2450))).scaleb(-2),  # "0.00", as stored
             customer_id=customer.pk,
             email=customer.email,
             client_id=self.client_id,
