@@ -37,7 +37,10 @@ class OrderEvent(ActorRecord):
 
     class Meta:
         ordering = ["order", "created_at", "id"]
-        indexes = [models.Index(fields=["order", "created_at", "id"], name="event_order_time_idx")]
+        indexes = [
+            models.Index(fields=["order", "created_at", "id"], name="event_order_time_idx"),
+            models.Index(fields=["created_at", "id"], name="event_time_idx"),  # the home page's recent activity
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.created_at:%Y-%m-%d %H:%M})"

@@ -79,9 +79,10 @@ def order_search(*, q: str | None, queryset: QuerySet[Order] | None = None) -> Q
       number as a substring.
 
     Exact matches compare `Lower(field)` with the lowered input, the expressions of the functional indexes
-    (order_po_idx, order_email_idx, line_sku_idx, …); SKU and tracking are `Exists` subqueries. Tracking numbers
-    are stored upper-case and compared as such (package_tracking1_idx / package_tracking2_idx). Note text is an
-    `IN` subquery with `icontains`, which PostgreSQL runs as UPPER(text) LIKE: the trigram index note_text_trgm_idx.
+    (order_po_idx, order_email_idx, line_sku_idx, …); the order-number prefix and the substrings use the
+    PostgreSQL-only `order_number_prefix_idx` and trigram indexes of migration 0008. Tracking numbers are stored
+    upper-case and compared as such (package_tracking1_idx / package_tracking2_idx). Note text is `icontains`,
+    which PostgreSQL runs as UPPER(text) LIKE: the trigram index note_text_trgm_idx.
     """
     queryset = Order.objects.all() if queryset is None else queryset
     text = normalise_query(q)
@@ -93,32 +94,31 @@ def order_search(*, q: str | None, queryset: QuerySet[Order] | None = None) -> Q
         return queryset.alias(
             _email=Lower("email"), _customer_email=Lower("customer_email"), _ship_to_email=Lower("ship_to_email")
         ).filter(Q(_email=lowered) | Q(_customer_email=lowered) | Q(_ship_to_email=lowered))
-    if shape is SearchShape.TRACKING:
-        if not text.isdigit():
-            return queryset.filter(_tracking_exists(text))
-        return queryset.alias(
-            _number=Lower("order_number"),
-            _erp=Lower("erp_order_number"),
-            _tula=Lower("tulaerp_short_order_number"),
-            _po=Lower("po_number"),
-        ).filter(_tracking_exists(text) | Q(_number=lowered) | Q(_erp=lowered) | Q(_tula=lowered) | Q(_po=lowered))
-    return queryset.alias(
-        _number=Lower("order_number"),
-        _erp=Lower("erp_order_number"),
-        _tula=Lower("tulaerp_short_order_number"),
-        _po=Lower("po_number"),
-    ).filter(
-        Q(_number__startswith=lowered)  # includes the exact number
-        | Q(_erp=lowered)
-        | Q(_tula=lowered)
-        | Q(_po=lowered)
-        | Exists(OrderLine.objects.alias(_sku=Lower("sku")).filter(order=OuterRef("pk"), _sku=lowered))
-        | _tracking_exists(text)
-        | Q(customer_name__icontains=text)
-        | Q(customer_no__icontains=text)
-        # IN, not a correlated EXISTS: the planner then finds the matching notes once, through the trigram index.
-        | Q(pk__in=OrderNote.objects.filter(text__icontains=text).values("order_id"))
-    )
+    if shape is SearchShape.TRACKING and not text.isdigit():
+        return queryset.filter(_tracking_exists(text))
+    matches = [_tracking_orders(text), *_exact_number_orders(lowered, order_number=shape is SearchShape.TRACKING)]
+    if shape is SearchShape.IDENTIFIER:
+        lines = OrderLine.objects.alias(_sku=Lower("sku")).filter(_sku=lowered).values("order_id")
+        by_text = Order.objects.alias(_number=Lower("order_number")).order_by()
+        matches += [
+            by_text.filter(_number__startswith=lowered).values("id"),  # includes the exact number
+            lines.order_by(),
+            by_text.filter(customer_name__icontains=text).values("id"),
+            by_text.filter(customer_no__icontains=text).values("id"),
+            OrderNote.objects.filter(text__icontains=text).order_by().values("order_id"),
+        ]
+    # One indexed subquery per rule, UNION-ed, rather than one OR over the orders table: the database cannot
+    # serve an OR that mixes EXISTS subqueries with columns from indexes, and would read every order.
+    return queryset.filter(pk__in=matches[0].union(*matches[1:]))
+
+
+def _exact_number_orders(lowered: str, *, order_number: bool) -> list[QuerySet]:
+    """Ids of orders whose ERP, TulaERP or PO number (and the order number, when asked) is exactly the lowered
+    input."""
+    names = ["erp_order_number", "tulaerp_short_order_number", "po_number"]
+    if order_number:
+        names.insert(0, "order_number")
+    return [Order.objects.alias(_key=Lower(name)).filter(_key=lowered).order_by().values("id") for name in names]
 
 
 def tracking_variants(text: str) -> list[str]:
@@ -128,13 +128,17 @@ def tracking_variants(text: str) -> list[str]:
     return list(dict.fromkeys(v for v in (upper, cleaned) if v))
 
 
-def _tracking_exists(text: str) -> Exists:
+def _tracking_packages(text: str) -> QuerySet[Package]:
     numbers = tracking_variants(text)
-    return Exists(
-        Package.objects.filter(shipment__order_id=OuterRef("pk")).filter(
-            Q(tracking_number1__in=numbers) | Q(tracking_number2__in=numbers)
-        )
-    )
+    return Package.objects.filter(Q(tracking_number1__in=numbers) | Q(tracking_number2__in=numbers))
+
+
+def _tracking_exists(text: str) -> Exists:
+    return Exists(_tracking_packages(text).filter(shipment__order_id=OuterRef("pk")))
+
+
+def _tracking_orders(text: str) -> QuerySet:
+    return _tracking_packages(text).order_by().values("shipment__order_id")
 
 
 # --- Filters ---------------------------------------------------------------------------------------------------

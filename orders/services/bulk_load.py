@@ -1,0 +1,183 @@
+"""Writing generated rows fast: COPY on PostgreSQL with the tables' indexes and constraints rebuilt after the
+load, `bulk_create` in batches on SQLite. Both run inside the caller's transaction, so a failure leaves the
+database as it was.
+
+On PostgreSQL the definitions are read from the catalogue (`pg_get_indexdef`, `pg_get_constraintdef`) before
+they are dropped and replayed verbatim afterwards, so the schema ends exactly as the migrations made it. Primary
+keys and CHECK constraints stay (other tables' foreign keys depend on the keys; checks cost little per row).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import date, datetime
+from operator import attrgetter
+
+from django.db import connection, models
+
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def next_ids(models_: Sequence[type[models.Model]]) -> dict[type, int]:
+    """The first free id per model: above both the largest id and the id sequence, so nothing is reused."""
+    out = {}
+    with connection.cursor() as cursor:
+        for model in models_:
+            table = model._meta.db_table
+            cursor.execute(f'SELECT COALESCE(MAX(id), 0) FROM "{table}"')
+            largest = cursor.fetchone()[0]
+            if connection.vendor == "postgresql":
+                cursor.execute(f"SELECT pg_get_serial_sequence('\"{table}\"', 'id')")
+                sequence = cursor.fetchone()[0]
+                cursor.execute(f"SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM {sequence}")
+                largest = max(largest, cursor.fetchone()[0])
+            out[model] = largest + 1
+    return out
+
+
+class SqliteLoader:
+    def __init__(self, models_: Sequence[type[models.Model]]) -> None:
+        self.models = models_
+
+    def prepare(self) -> None:
+        pass
+
+    def write(self, rows: dict[type, list]) -> None:
+        for model in self.models:
+            model.objects.bulk_create(rows[model], batch_size=2000)
+
+    def finish(self, progress: Callable[[str], None]) -> None:
+        progress("ANALYZE")
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+
+
+class PostgresLoader:
+    """COPY per table and chunk, sent from a background thread while the next chunk is being built."""
+
+    def __init__(self, models_: Sequence[type[models.Model]]) -> None:
+        self.models = models_
+        self.tables = [m._meta.db_table for m in models_]
+        self.getters = {m: attrgetter(*(f.attname for f in m._meta.concrete_fields)) for m in models_}
+        self.converters = {m: [_converter(f) for f in m._meta.concrete_fields] for m in models_}
+        self.pool = ThreadPoolExecutor(max_workers=1)
+        self.pending: Future | None = None
+        self.indexes: list[tuple[str, str]] = []
+        self.constraints: list[tuple[str, str, str, str]] = []
+
+    def prepare(self) -> None:
+        self.raw = connection.connection  # used from the COPY thread: the same session and transaction
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+            self.constraints = _constraints(cursor, self.tables)
+            self.indexes = _indexes(cursor, self.tables)
+            for table, name, _kind, _definition in self.constraints:
+                cursor.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
+            for name, _definition in self.indexes:
+                cursor.execute(f'DROP INDEX "{name}"')
+
+    def write(self, rows: dict[type, list]) -> None:
+        texts = [(m, self._text(m, rows[m])) for m in self.models]
+        self._wait()
+        self.pending = self.pool.submit(self._copy, texts)
+
+    def _text(self, model: type, objs: list) -> str:
+        get, converters = self.getters[model], self.converters[model]
+        return "".join(
+            "\t".join(["\\N" if v is None else c(v) for c, v in zip(converters, get(obj), strict=True)]) + "\n"
+            for obj in objs
+        )
+
+    def _copy(self, texts: list[tuple[type, str]]) -> None:
+        with self.raw.cursor() as cursor:
+            for model, text in texts:
+                if not text:
+                    continue
+                columns = ", ".join(f'"{f.column}"' for f in model._meta.concrete_fields)
+                with cursor.copy(f'COPY "{model._meta.db_table}" ({columns}) FROM STDIN') as copy:
+                    copy.write(text)
+
+    def _wait(self) -> None:
+        if self.pending is not None:
+            self.pending.result()
+            self.pending = None
+
+    def finish(self, progress: Callable[[str], None]) -> None:
+        self._wait()
+        self.pool.shutdown()
+        with connection.cursor() as cursor:
+            for model in self.models:
+                table = model._meta.db_table
+                cursor.execute(
+                    f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), MAX(id)) FROM \"{table}\" "
+                    "HAVING MAX(id) IS NOT NULL"
+                )
+            for name, definition in self.indexes:
+                progress(f"index {name}")
+                cursor.execute(definition)
+            for kind in ("u", "f"):  # unique first: nothing else depends on them, foreign keys last
+                for table, name, con_kind, definition in self.constraints:
+                    if con_kind == kind:
+                        progress(f"constraint {name}")
+                        cursor.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
+            progress("ANALYZE")
+            cursor.execute("ANALYZE " + ", ".join(f'"{t}"' for t in self.tables))
+
+
+def schema_objects(tables: Sequence[str]) -> list[tuple[str, str]]:
+    """(name, definition) of every index and constraint on the tables, sorted: to compare schemas in tests."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+            "WHERE x.indrelid = ANY(%s::regclass[]) "
+            "UNION ALL SELECT conname, pg_get_constraintdef(oid) || CASE WHEN convalidated THEN '' ELSE ' NOT VALID' "
+            "END FROM pg_constraint WHERE conrelid = ANY(%s::regclass[]) ORDER BY 1",
+            [list(tables), list(tables)],
+        )
+        return cursor.fetchall()
+
+
+def _constraints(cursor, tables: list[str]) -> list[tuple[str, str, str, str]]:
+    """Unique and foreign-key constraints (not primary keys, not checks): (table, name, kind, definition)."""
+    cursor.execute(
+        "SELECT conrelid::regclass::text, conname, contype, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = ANY(%s::regclass[]) AND contype IN ('u', 'f') ORDER BY contype DESC, conname",
+        [tables],
+    )
+    return [(table.strip('"'), name, kind, definition) for table, name, kind, definition in cursor.fetchall()]
+
+
+def _indexes(cursor, tables: list[str]) -> list[tuple[str, str]]:
+    """Indexes that no constraint owns (those come back with their constraint): (name, CREATE INDEX …)."""
+    cursor.execute(
+        "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+        "WHERE x.indrelid = ANY(%s::regclass[]) AND NOT x.indisprimary AND NOT EXISTS ("
+        "  SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid AND c.conrelid = x.indrelid) "
+        "ORDER BY 1",
+        [tables],
+    )
+    return cursor.fetchall()
+
+
+def _escaped(value: object) -> str:
+    return str(value).translate(_ESCAPES)
+
+
+def _converter(field: models.Field) -> Callable[[object], str]:
+    """Value → COPY text for this column (None is handled by the caller)."""
+    kind = field.get_internal_type()
+    if kind == "JSONField":
+        return lambda v: json.dumps(v).translate(_ESCAPES)
+    if kind == "BooleanField":
+        return lambda v: "t" if v else "f"
+    if kind in ("DateTimeField", "DateField"):
+        return _iso
+    if kind in ("CharField", "TextField", "EmailField", "URLField", "SlugField", "GenericIPAddressField"):
+        return _escaped
+    return str  # numbers, decimals, UUIDs
+
+
+def _iso(value: date | datetime) -> str:
+    return value.isoformat()
