@@ -271,7 +271,6 @@ CACHES = {
 }
 
 # --- API (/api/v1/) --------------------------------------------------------------------------------------
-API_MAX_ORDER_LINES = env_int("API_MAX_ORDER_LINES", 200)
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 1_000_000)  # larger bodies answer 413 before they are read
 # Request bodies Django itself reads (the idempotency fingerprint) may be as large as the API accepts.
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, API_MAX_BODY_BYTES)

@@ -236,8 +236,8 @@ def test_wrong_types_and_unknown_fields_are_named_by_path(api, customer):
 @pytest.mark.django_db
 def test_too_many_lines_is_refused_by_the_setting(api, customer, settings):
     line = NEW_ORDER["lines"][0]
-    errors = _error(_create(api, {**NEW_ORDER, "lines": [line] * (settings.API_MAX_ORDER_LINES + 1)}), 400)["errors"]
-    assert "lines" in errors and str(settings.API_MAX_ORDER_LINES) in errors["lines"][0]
+    errors = _error(_create(api, {**NEW_ORDER, "lines": [line] * (settings.ORDER_MAX_LINES + 1)}), 400)["errors"]
+    assert "lines" in errors and str(settings.ORDER_MAX_LINES) in errors["lines"][0]
     assert not Order.objects.exists()
 
 

@@ -31,7 +31,7 @@ from orders.selectors.search import DEFAULT_SORT, decode_cursor
 from orders.services.orders import EDITABLE_FIELDS
 
 # Limits (settings with defaults; see the contracts page for the assumed lengths, which the model fields carry).
-MAX_LINES = settings.API_MAX_ORDER_LINES
+MAX_LINES = settings.ORDER_MAX_LINES
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 50
 

@@ -18,7 +18,7 @@ from orders.errors import DomainError, InvalidInput
 from orders.models import Order, OrderNote
 from orders.services import Actor
 from orders.views.auth import operator_required
-from orders.views.htmx import wants_partial
+from orders.views.htmx import add_domain_errors, wants_partial
 from orders.views.order_detail import TEMPLATE, NoteForm, detail_context
 
 NOTE_FORM_PREFIX = "edit"  # an edit form's fields are "edit-<id>-text": one page holds several
@@ -84,7 +84,7 @@ def _save(
         try:
             save(actor=Actor.from_request(request), **fields)
         except InvalidInput as exc:
-            _form_errors(form, exc)
+            add_domain_errors(form, exc)
         except DomainError as exc:
             return _done(request, order, exc.message, error=True)
         else:
@@ -105,14 +105,6 @@ def _render(request: HttpRequest, order: Order, **extra) -> HttpResponse:
     detail = selectors.order_detail(number=order.order_number)
     template = f"{TEMPLATE}#notes" if wants_partial(request) else TEMPLATE
     return render(request, template, detail_context(request, detail, **extra))
-
-
-def _form_errors(form: NoteForm, exc: DomainError) -> None:
-    for field, errors in exc.field_errors.items():
-        for error in errors:
-            form.add_error(field if field in form.fields else None, error)
-    if not exc.field_errors:
-        form.add_error(None, exc.message)
 
 
 urls = [

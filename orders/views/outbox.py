@@ -30,7 +30,7 @@ from orders.services import Actor
 from orders.services.destinations import REASON_MAX
 from orders.services.outbox import BulkRetryPlan
 from orders.views.auth import admin_required, operator_required
-from orders.views.htmx import wants_partial
+from orders.views.htmx import add_domain_errors, wants_partial
 
 PAGE = "orders/outbox.html"
 CHART_HOURS = 24
@@ -151,7 +151,7 @@ def destination_pause(request: HttpRequest, destination: str) -> HttpResponse:
                 actor=Actor.from_request(request), destination=destination, reason=form.cleaned_data["reason"]
             )
         except InvalidInput as exc:
-            _form_errors(form, exc)
+            add_domain_errors(form, exc)
         except DomainError as exc:
             messages.error(request, exc.message)
             return _to_monitor(request)
@@ -223,7 +223,7 @@ def message_mark_sent(request: HttpRequest, message_id: int) -> HttpResponse:
                     note=form.cleaned_data["note"],
                 )
             except InvalidInput as exc:
-                _form_errors(form, exc)
+                add_domain_errors(form, exc)
             except DomainError as exc:
                 messages.error(request, exc.message)
                 return _back(request)
@@ -343,14 +343,6 @@ def _destination_label(destination: str) -> str:
     if destination not in Destination.values:
         raise Http404("No such destination.")
     return Destination(destination).label
-
-
-def _form_errors(form: forms.Form, exc: InvalidInput) -> None:
-    for field, errors in exc.field_errors.items():
-        for error in errors:
-            form.add_error(field if field in form.fields else None, error)
-    if not exc.field_errors:
-        form.add_error(None, exc.message)
 
 
 def _s(n: int) -> str:
