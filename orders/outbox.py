@@ -159,15 +159,7 @@ def reserve_slot(destination: str) -> float:
     """
     limits = _limits(destination)
     if not limits:
-        now = timezone.now()
-        holds = (
-            DestinationState.objects.filter(destination=destination)
-            .values_list("paused_until", "breaker_open_until")
-            .first()
-            or ()
-        )
-        waits = [(until - now).total_seconds() for until in holds if until and until > now]
-        return max(waits, default=0.0)
+        return held_for(destination)
     with transaction.atomic(durable=True):
         state = _state_for_update(destination)
         now = timezone.now()
@@ -195,6 +187,18 @@ def reserve_slot(destination: str) -> float:
         state.last_call_at = now
         state.save()
     return 0.0
+
+
+def held_for(destination: str) -> float:
+    """Seconds until the destination is neither paused nor behind an open breaker (0 when it is free): a plain read."""
+    now = timezone.now()
+    holds = (
+        DestinationState.objects.filter(destination=destination)
+        .values_list("paused_until", "breaker_open_until")
+        .first()
+        or ()
+    )
+    return max([(until - now).total_seconds() for until in holds if until and until > now], default=0.0)
 
 
 def release_slot(destination: str) -> None:
@@ -884,6 +888,12 @@ class Worker:
                 done.append(finished)
                 if finished.outcome.state != MessageState.SENT:
                     flush()
+                    if held_for(message.destination) > 0:
+                        # The failure opened the breaker or paused the destination: hand the rest back rather
+                        # than hold them through the cool-off and then send them beside the one probe.
+                        for rest in batch[index + 1 :]:
+                            release(rest)
+                        return
         flush()
 
     def _probe_if_due(self, destination: str, sender: Sender, state: DestinationState | None) -> bool:

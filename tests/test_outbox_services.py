@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -208,6 +209,26 @@ def test_breaker_opens_after_consecutive_failures_and_one_worker_probes(settings
     settings.OUTBOX_BREAKER_COOLDOWN_SECONDS = 30
     outbox.close_breaker("tulaerp")
     assert DestinationState.objects.get(destination="tulaerp").breaker_open_until is None
+
+
+def test_a_batch_stops_where_the_breaker_opens(make_order, operator, outbox_settings, sim):
+    """The claimed rest of the batch goes back to the queue at once: no call waits out the cool-off, and after it
+    only the probe is sent."""
+    outbox_settings.OUTBOX_BREAKER_COOLDOWN_SECONDS = 5
+    outbox_settings.OUTBOX_BATCH_SIZE = 15
+    sim.faults("tulaerp", error_rate=1.0, statuses=[503])
+    for _ in range(15):
+        services.order_submit(actor=Actor(user=operator), order_id=make_order(operator).pk)
+    worker = outbox.Worker(destinations=["tulaerp"], refresh=False)
+    sender = outbox.Sender("tulaerp", worker.stop)
+    started = time.monotonic()
+    worker._drain_once("tulaerp", sender)
+    sender.close()
+    assert time.monotonic() - started < 5
+    assert DeliveryAttempt.objects.filter(message__destination="tulaerp").count() == 10
+    rest = OutboxMessage.objects.filter(destination="tulaerp", attempts=0)
+    assert rest.count() == 5 and not rest.filter(state=MessageState.IN_FLIGHT).exists()
+    assert DestinationState.objects.get(destination="tulaerp").breaker_open_until is not None
 
 
 def test_random_faults_practically_never_open_the_breaker(settings):
