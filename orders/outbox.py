@@ -202,9 +202,10 @@ def held_for(destination: str) -> float:
 
 
 def release_slot(destination: str) -> None:
-    """Give back a slot reserved for a claim that found nothing to send."""
-    DestinationState.objects.filter(destination=destination, window_calls__gt=0, second_calls__gt=0).update(
-        window_calls=F("window_calls") - 1, second_calls=F("second_calls") - 1
+    """Give back the window's share of a slot reserved for a call that was not made. The one-second share stays
+    spent: its bucket may have rolled over meanwhile, and freeing a call in the new one would exceed the rate."""
+    DestinationState.objects.filter(destination=destination, window_calls__gt=0).update(
+        window_calls=F("window_calls") - 1
     )
 
 
@@ -607,12 +608,17 @@ class Sender:
         return self._client
 
     prepaid = 0  # order slots reserved before the claim (paced destinations)
+    prepaid_at = 0.0  # when they were granted (time.monotonic)
     holds_read_at = float("-inf")  # when this sender last saw the destination neither paused nor broken
 
     def _before_call(self, kind: str) -> None:
         if kind == "order" and self.prepaid:
             self.prepaid -= 1
-            return
+            if time.monotonic() - self.prepaid_at <= settings.OUTBOX_RATE_MARGIN_SECONDS / 2:
+                return
+            # The claim took longer than the margin: a call made on that slot could reach the server in its next
+            # second beside that second's own calls. Reserve again, now.
+            release_slot(self.destination)
         unlimited = not _limits(self.destination)
         if unlimited and time.monotonic() - self.holds_read_at < HOLDS_RECHECK_SECONDS:
             return  # no budget to take, and the pause and breaker were read just now
@@ -850,7 +856,7 @@ class Worker:
                 return False
             if not wait_for_slot(destination, self.stop):
                 return False
-            sender.prepaid = 1
+            sender.prepaid, sender.prepaid_at = 1, time.monotonic()
         batch = claim(destination=destination, worker=self.id, limit=1 if paced else settings.OUTBOX_BATCH_SIZE)
         if paced and not batch:
             sender.prepaid = 0

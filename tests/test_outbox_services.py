@@ -493,3 +493,13 @@ def test_a_paced_worker_claims_nothing_it_holds_no_slot_for(make_order, operator
     assert worker._drain_once("cimcloud", sender) is False
     assert OutboxMessage.objects.get(destination="cimcloud").state == MessageState.PENDING
     assert DestinationState.objects.get(destination="cimcloud").window_calls == 100
+
+
+def test_an_unused_slot_gives_back_its_window_share_only(settings):
+    """The one-second bucket may have rolled over since the slot was reserved: freeing a call in the new bucket
+    would let three through in one second, so only the 15-minute window gets its call back."""
+    settings.OUTBOX_PACING = True
+    assert outbox.reserve_slot("cimcloud") == 0
+    outbox.release_slot("cimcloud")
+    state = DestinationState.objects.get(destination="cimcloud")
+    assert (state.window_calls, state.second_calls) == (0, 1)
