@@ -559,6 +559,9 @@ def report(args: argparse.Namespace, when: str, clients: list[Client], chaos: Ch
     load = ", ".join(f"{value:.2f}" for value in timing["load"])
     command = f".venv/bin/python bench/soak.py --minutes {args.minutes:g} --rate {args.rate:g} "
     command += f"--workers {args.workers} --rate-scale {args.rate_scale:g}"
+    if (args.kill_every, args.terminate_every, args.drain_minutes) != (30.0, 20.0, 5.0):
+        command += f" --kill-every {args.kill_every:g} --terminate-every {args.terminate_every:g}"
+        command += f" --drain-minutes {args.drain_minutes:g}"
     return f"""{SECTION}
 
 {when}
