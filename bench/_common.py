@@ -35,8 +35,8 @@ PYTHON = sys.executable
 LOG_DIR = Path(os.environ.get("BENCH_LOG_DIR", "/tmp/orders_bench_logs"))
 SQLITE_PATH = Path(os.environ.get("BENCH_SQLITE_PATH", "/tmp/orders_bench.sqlite3"))
 POSTGRES_DB = os.environ.get("BENCH_POSTGRES_DB", "orders_bench")
-if not re.fullmatch(r"[a-z_][a-z0-9_]*_bench", POSTGRES_DB):  # it is dropped: only a bench database, by name
-    raise SystemExit(f"BENCH_POSTGRES_DB={POSTGRES_DB!r}: use a name ending in _bench")
+if not re.fullmatch(r"[a-z_][a-z0-9_]*_(bench|soak)", POSTGRES_DB):  # it is dropped: only a bench database, by name
+    raise SystemExit(f"BENCH_POSTGRES_DB={POSTGRES_DB!r}: use a name ending in _bench (or _soak: bench/soak.py)")
 POSTGRES_URL = f"postgres://postgres@127.0.0.1:5432/{POSTGRES_DB}"
 POSTGRES_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 BENCHMARKS_MD = REPO / "docs" / "BENCHMARKS.md"

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connection, connections, transaction
+from django.db import InterfaceError, OperationalError, close_old_connections, connection, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -94,6 +94,10 @@ class Outcome:
 
 def classify(exc: Exception, *, destination: str, attempts: int, age: timedelta) -> Outcome:
     """The one place that turns an error into the next step (pages and tests read the same words)."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        # The database connection went away around the call (restart, failover, pg_terminate_backend): the call
+        # may or may not have been made, as after a read timeout. Not a bug for a human to look at.
+        exc = AmbiguousError(f"Database connection lost around the call: {exc}")
     if isinstance(exc, ConfigurationError):
         return Outcome(
             MessageState.RETRY_SCHEDULED, "paused", message=str(exc), delay=settings.OUTBOX_CONFIG_PAUSE_SECONDS

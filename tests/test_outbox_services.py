@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import OperationalError, connection
 from django.utils import timezone
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
@@ -285,6 +285,36 @@ def test_wrong_credentials_pause_the_destination_and_keep_messages_queued(make_o
     assert "cimcloud paused: Configuration" in err.getvalue() and "no worker heartbeat" in err.getvalue()
 
 
+def test_a_database_connection_lost_around_a_send_retries_the_message(make_order, operator, outbox_settings, sim,
+                                                                      monkeypatch):  # fmt: skip
+    """Found by bench/soak.py: pg_terminate_backend while the worker wrote a delivered call's health turned the
+    message into needs_attention as an internal error. The call may have been made: retry, as after a timeout."""
+    services.order_submit(actor=Actor(user=operator), order_id=make_order(operator).pk)
+    record_health = outbox.record_health
+
+    def connection_lost(destination: str, *, ok: bool, reason: str = "") -> None:
+        if ok:
+            raise OperationalError("terminating connection due to administrator command")
+        record_health(destination, ok=ok, reason=reason)
+
+    monkeypatch.setattr(outbox, "record_health", connection_lost)
+    sender = outbox.Sender("tulaerp", threading.Event())
+    [message] = outbox.claim(destination="tulaerp", worker="w", limit=1)
+    outbox.deliver(message, sender, worker="w")
+    message.refresh_from_db()
+    assert (message.state, message.attention_reason) == (MessageState.RETRY_SCHEDULED, "")
+    assert message.last_error.startswith("Database connection lost around the call")
+    monkeypatch.setattr(outbox, "record_health", record_health)
+    OutboxMessage.objects.filter(pk=message.pk).update(not_before=timezone.now())
+    [again] = outbox.claim(destination="tulaerp", worker="w", limit=1)
+    assert outbox.deliver(again, sender, worker="w")
+    sender.close()
+    again.refresh_from_db()
+    [received] = sim.received("tulaerp")
+    assert again.state == MessageState.SENT and again.result["id"] == received["assigned_id"]
+    assert (received["accepted"], received["applied"]) == (2, 1)  # the repeat found the order it had created
+
+
 def test_fulfilment_refresh_brings_tracking_then_stops(make_order, operator, outbox_settings, sim):
     outbox_settings.TULAERP_REFRESH_FIRST_SECONDS = 0.1
     order = services.order_submit(actor=Actor(user=operator), order_id=make_order(operator).pk)
@@ -457,6 +487,8 @@ def test_prune_attempts_keeps_recent_and_open(make_order, operator):
         ("permanent", True, 0, "needs_attention", "permanent_rejection"),
         ("configuration", True, 0, "retry_scheduled", ""),
         ("internal", True, 0, "needs_attention", "internal_error"),
+        ("database", True, 0, "retry_scheduled", ""),
+        ("database", False, 0, "needs_attention", "ambiguous"),
     ],
 )
 def test_classification(settings, error, idempotent, age_days, state, reason):
@@ -469,6 +501,7 @@ def test_classification(settings, error, idempotent, age_days, state, reason):
         "permanent": errors.PermanentError("Missing required field(s): customer.zip"),
         "configuration": errors.ConfigurationError("401"),
         "internal": KeyError("bug"),
+        "database": OperationalError("terminating connection due to administrator command"),
     }[error]
     outcome = outbox.classify(exc, destination="cimcloud", attempts=2, age=timedelta(days=age_days))
     assert (outcome.state, outcome.reason) == (state, reason)
