@@ -1,6 +1,6 @@
 """Outbox worker throughput against a bare `requests` loop posting the same payloads, on loopback (run by hand).
 
-    .venv/bin/python bench/outbox_throughput.py [--orders 2000] [--workers 1,4] [--batch-size 50]
+    .venv/bin/python bench/outbox_throughput.py [--orders 2000] [--workers 1,4x1] [--batch-size 50]
         [--db sqlite|postgres|both] [--no-profile] [--no-write]
 
 The simulators run with `--no-limits` (no faults) in their own process; each phase starts from `/_sim/reset`.
@@ -12,7 +12,8 @@ Per database: the bare loop (one `requests.Session`, the stored payload texts in
 routes and with the auth the worker uses) runs before and after the worker phase and its mean is the reference;
 the worker phase starts the `outbox_worker` process(es) (`--no-refresh`, `OUTBOX_PACING=0`) and is timed from
 process start to the last `sent_at`. SQLite: one worker (goal >= 0.5x the loop), then an identical second run
-under py-spy for the CPU split. PostgreSQL: one run per `--workers` count, each on a fresh database (the goal,
+under py-spy for the CPU split. PostgreSQL: one run per `--workers` item (`N` processes, or `NxT`: T drain loops
+per destination each), each on a fresh database (the goal,
 >= 0.8x, applies to the largest). Figures go to stdout and to the
 `## Outbox throughput` section of docs/BENCHMARKS.md.
 """
@@ -55,6 +56,20 @@ from _common import (  # noqa: E402  (bench/ is not a package)
 SECTION = "## Outbox throughput"
 GOALS = {"sqlite": 0.5, "postgres": 0.8}
 TIMEOUT = (5.0, 15.0)  # the worker's HTTP_CONNECT_TIMEOUT / HTTP_READ_TIMEOUT defaults
+THREADS = 2  # the OUTBOX_THREADS_PER_DESTINATION default
+
+
+def parse_runs(text: str) -> list[tuple[int, int]]:
+    """ "1,4x1" -> [(1, THREADS), (4, 1)]: (worker processes, drain loops per unlimited destination in each)."""
+    runs = []
+    for item in text.split(","):
+        processes, _, threads = item.partition("x")
+        runs.append((int(processes), int(threads or THREADS)))
+    return runs
+
+
+def label(workers: int, threads: int) -> str:
+    return f"{workers} worker{'s' * (workers > 1)} x {threads} loop{'s' * (threads > 1)}"
 
 
 @dataclass
@@ -72,6 +87,7 @@ class Loop:
 @dataclass
 class Drain:
     workers: int
+    threads: int  # OUTBOX_THREADS_PER_DESTINATION of each worker
     messages: int
     seconds: float  # process start -> last sent_at
     startup: float  # process start -> first attempt
@@ -161,11 +177,22 @@ def bare_loop(sim: Any, messages: list[tuple[str, bytes]], label: str) -> Loop:
         session.close()
 
 
-def drain(sim: Any, db: BenchDB, workers: int, args: argparse.Namespace, name: str, profile: bool = False) -> Drain:
-    """Start `workers` outbox workers on a full queue and time them until the last message is sent."""
+def drain(
+    sim: Any, db: BenchDB, run: tuple[int, int], args: argparse.Namespace, name: str, profile: bool = False
+) -> Drain:
+    """Start `run` = (worker processes, drain loops per destination) on a full queue; time them until the last
+    message is sent."""
+    workers, threads = run
     sim.reset()
     expected = db.scalar("SELECT COUNT(*) FROM orders_outboxmessage WHERE state = 'pending'")
-    env = worker_env(sim, db, OUTBOX_PACING="0", OUTBOX_BATCH_SIZE=str(args.batch_size), **django_mode(args))
+    env = worker_env(
+        sim,
+        db,
+        OUTBOX_PACING="0",
+        OUTBOX_BATCH_SIZE=str(args.batch_size),
+        OUTBOX_THREADS_PER_DESTINATION=str(threads),
+        **django_mode(args),
+    )
     pg_before, pg_cpu, busy = db.postgres_stats(), postgres_cpu_seconds(), machine_busy_seconds()
     sessions_before = postgres_session_cpu() if db.kind == "postgres" else {}
     sim_before, bench_before, polls = cpu_seconds(sim.process.pid), time.process_time(), db.statements
@@ -180,7 +207,7 @@ def drain(sim: Any, db: BenchDB, workers: int, args: argparse.Namespace, name: s
             db,
             expected,
             timeout=args.timeout,
-            desc=f"{name} ({workers} worker{'s' * (workers > 1)})",
+            desc=f"{name} ({label(workers, threads)})",
             alive=lambda: all(p.alive() for p in processes),
         )
         worker_cpu = sum(p.sample_cpu() for p in processes)
@@ -204,6 +231,7 @@ def drain(sim: Any, db: BenchDB, workers: int, args: argparse.Namespace, name: s
     check_exactly_once(sim, db, expected)
     return Drain(
         workers=workers,
+        threads=threads,
         messages=expected,
         seconds=last - started,
         startup=first - started,
@@ -237,10 +265,10 @@ def check_exactly_once(sim: Any, db: BenchDB, expected: int) -> None:
         raise SystemExit(f"{sent} sent attempts for {expected} messages")
 
 
-def run_database(sim: Any, kind: str, workers: int, args: argparse.Namespace) -> Result:
+def run_database(sim: Any, kind: str, run: tuple[int, int], args: argparse.Namespace) -> Result:
     """One independent measurement: fresh database and queue, loop, drain, loop (and on SQLite the profile)."""
     db = BenchDB(kind)
-    print(f"\n== {db.label}, {workers} worker(s): {db.url}", file=sys.stderr)
+    print(f"\n== {db.label}, {label(*run)}: {db.url}", file=sys.stderr)
     db.recreate()
     db.seed(args.orders, lines=args.lines)
     messages = stored_messages(db)
@@ -248,11 +276,11 @@ def run_database(sim: Any, kind: str, workers: int, args: argparse.Namespace) ->
     loops = [bare_loop(sim, messages, f"bare loop {db.label} (before)")]
     if profile:
         db.snapshot()  # the profiled run starts from exactly this queue
-    result = Result(db, loops, drain(sim, db, workers, args, f"{kind}-{workers}w-drain"))
+    result = Result(db, loops, drain(sim, db, run, args, f"{kind}-{run[0]}w{run[1]}t-drain"))
     loops.append(bare_loop(sim, messages, f"bare loop {db.label} (after)"))
     if profile:
         db.restore()
-        drain(sim, db, workers, args, f"{kind}-profiled", profile=True)
+        drain(sim, db, run, args, f"{kind}-profiled", profile=True)
         db.discard_snapshot()
         result.profile = read_profile(LOG_DIR / f"{kind}-profiled.raw")
     db.close()
@@ -270,20 +298,20 @@ def verdict(result: Result, goal_workers: int) -> str:
 
 
 def report(results: list[Result], args: argparse.Namespace, when: str) -> str:
-    goal_workers = {"sqlite": 1, "postgres": max(args.workers)}
+    goal_workers = {"sqlite": 1, "postgres": max(workers for workers, _ in args.workers)}
     rows, cpu_rows, notes, ceilings = [], [], [], []
     for r in results:
         d, loop = r.drain, r.loops[0]
         before, after = r.loops[0].rate, r.loops[-1].rate
         rows.append(
-            f"| {r.db.label} | {d.workers} | {before:,.0f} / {after:,.0f} | **{r.loop_rate:,.0f}** "
+            f"| {r.db.label} | {label(d.workers, d.threads)} | {before:,.0f} / {after:,.0f} | **{r.loop_rate:,.0f}** "
             f"| **{d.rate:,.0f}** | {d.steady_rate:,.0f} | **{r.ratio:.2f}** | {verdict(r, goal_workers[r.db.kind])} |"
         )
         capacity = d.wall * (os.cpu_count() or 1)
         db_cpu = "—" if d.db_cpu is None else f"{d.db_cpu:.1f} ({d.db_cpu / d.messages * 1000:.2f} ms/msg)"
         others = d.machine_cpu - d.worker_cpu - d.sim_cpu - (d.db_cpu or 0.0) - d.bench_cpu
         cpu_rows.append(
-            f"| {r.db.label}, {d.workers} worker(s) | {d.wall:.1f} | {d.worker_cpu:.1f} "
+            f"| {r.db.label}, {label(d.workers, d.threads)} | {d.wall:.1f} | {d.worker_cpu:.1f} "
             f"({d.worker_cpu / d.wall / d.workers:.0%}) | **{d.worker_cpu / d.messages * 1000:.2f}** "
             f"| {d.sim_cpu / d.messages * 1000:.2f} | {db_cpu} | {d.bench_cpu:.1f} | {max(others, 0.0):.1f} "
             f"| {d.machine_cpu / capacity:.0%} |"
@@ -295,7 +323,8 @@ def report(results: list[Result], args: argparse.Namespace, when: str) -> str:
         )
         attempts = ", ".join(f"{count:,} {outcome}" for outcome, count in sorted(d.attempts.items()))
         note = (
-            f"- {r.db.label}, {d.workers} worker(s): {d.messages:,} messages in {d.seconds:.2f} s from process start, "
+            f"- {r.db.label}, {label(d.workers, d.threads)}: {d.messages:,} messages in {d.seconds:.2f} s "
+            "from process start, "
             f"{d.startup:.2f} s of it before the first attempt (interpreter, Django, first claim); attempts: "
             f"{attempts}; the simulators saw every message once and accepted it once."
         )
@@ -310,7 +339,8 @@ def report(results: list[Result], args: argparse.Namespace, when: str) -> str:
             )
         notes.append(note)
         ceilings.append(
-            f"{r.db.label} with {d.workers} worker(s) {d.ceiling:,.0f} msg/s ({d.ceiling / r.loop_rate:.2f}x the loop)"
+            f"{r.db.label} with {label(d.workers, d.threads)} {d.ceiling:,.0f} msg/s "
+            f"({d.ceiling / r.loop_rate:.2f}x the loop)"
         )
     split = ""
     profiled = next((r.profile for r in results if r.profile is not None), None)
@@ -332,13 +362,14 @@ engine (`orders/outbox.py`, `orders/integrations/*`), whatever it called; *libra
 
 {profiled.table(profiled.leaves, "function (self)", 12)}
 """
-    workers = ",".join(str(n) for n in args.workers)
+    workers = ",".join(f"{n}x{t}" for n, t in args.workers)
     command = f".venv/bin/python bench/outbox_throughput.py --orders {args.orders} --workers {workers} "
     command += f"--batch-size {args.batch_size} --lines {args.lines} --db {args.db}"
     if args.no_profile:
         command += " --no-profile"
     per_message = ", ".join(
-        f"{r.drain.worker_cpu / r.drain.messages * 1000:.2f} ms ({r.db.label}, {r.drain.workers} worker(s))"
+        f"{r.drain.worker_cpu / r.drain.messages * 1000:.2f} ms "
+        f"({r.db.label}, {label(r.drain.workers, r.drain.threads)})"
         for r in results
     )
     loop_costs = [loop.client_cpu / loop.messages * 1000 for r in results for loop in r.loops]
@@ -357,9 +388,9 @@ stored `payload` texts in id order, sequentially, to the routes the worker uses 
 `POST {{base}}/api/v1/Orders` with `X-Api-Key`), before and after the worker phase; their mean is the reference.
 **Worker**: `manage.py outbox_worker --no-refresh` with `OUTBOX_PACING=0`, `OUTBOX_BATCH_SIZE={args.batch_size}`,
 otherwise default settings ({debug_note}; `--skip-checks`), timed from process start to the
-last message's `sent_at`. A worker process runs `OUTBOX_THREADS_PER_DESTINATION` (default 2) drain loops for each
-destination without a rate limit, so it has up to four requests in flight where the bare loop has one; it is
-still one process, so one CPU at most (the GIL).
+last message's `sent_at`. A worker process runs `OUTBOX_THREADS_PER_DESTINATION` (default 2; "N workers x T
+loops" in the tables) drain loops for each destination without a rate limit, so one process has up to 2T requests
+in flight where the bare loop has one; it is still one process, so one CPU at most (the GIL).
 
 | database | workers | loop msg/s before / after | loop mean | worker msg/s | after start-up | ratio | goal |
 |---|---|---|---|---|---|---|---|
@@ -392,9 +423,10 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=2, help="lines per order")
     parser.add_argument(
         "--workers",
-        type=lambda text: [int(n) for n in text.split(",")],
-        default=[1, 4],
-        help="PostgreSQL runs, by worker processes (comma-separated; the goal applies to the largest)",
+        type=parse_runs,
+        default=parse_runs("1,4"),
+        help="PostgreSQL runs, comma-separated: N worker processes, or NxT with T drain loops per destination "
+        f"each (default {THREADS}); the goal applies to the most processes",
     )
     parser.add_argument("--batch-size", type=int, default=50, help="OUTBOX_BATCH_SIZE of the workers")
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
@@ -412,9 +444,9 @@ def main() -> None:
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     with start_simulators("--no-limits") as sim:
         results = [
-            run_database(sim, kind, workers, args)
+            run_database(sim, kind, run, args)
             for kind in kinds
-            for workers in ([1] if kind == "sqlite" else args.workers)
+            for run in ([(1, THREADS)] if kind == "sqlite" else args.workers)
         ]
     text = report(results, args, when)
     print()

@@ -561,34 +561,53 @@ def _apply_tulaerp(answers: list[tuple[Order, dict, dict]], actor: Actor) -> Non
 
 
 def _insert_rows(objects: list[Any]) -> None:
-    """INSERT the (unsaved) objects in one statement sent for many rows (executemany; ids are not read back).
-    `bulk_create` on PostgreSQL binds each column as one array, quoted in Python: slow for the kilobytes of
-    request and response an attempt keeps."""
+    """INSERT the (unsaved) objects in one statement (ids are not read back). `bulk_create` on PostgreSQL binds
+    each column as one array, quoted in Python: slow for the kilobytes of request and response an attempt keeps."""
     if not objects:
         return
     meta, quote = objects[0]._meta, connection.ops.quote_name
     fields = [field for field in meta.concrete_fields if not field.primary_key]
-    columns, placeholders = ", ".join(quote(field.column) for field in fields), ", ".join(["%s"] * len(fields))
+    columns = ", ".join(quote(field.column) for field in fields)
     rows = [[field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields] for obj in objects]
-    with connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})", rows)
+    _write_rows(f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ", rows, "")
 
 
 def _set_per_row(objects: list[Any], names: list[str]) -> None:
-    """UPDATE these columns of each object to its own values: one statement sent for many rows (executemany).
-    `bulk_update` would do it in one CASE per column, which costs about a millisecond a row to build."""
+    """UPDATE these columns of each object to its own values, in one statement. `bulk_update` would do it in one
+    CASE per column, which costs about a millisecond a row to build."""
     if not objects:
         return
     meta, quote = objects[0]._meta, connection.ops.quote_name
     fields = [meta.get_field(name) for name in names]
-    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
-    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"
+    table, pk = quote(meta.db_table), quote(meta.pk.column)
     rows = [
         [field.get_db_prep_save(getattr(obj, field.attname), connection) for field in fields] + [obj.pk]
         for obj in objects
     ]
+    if connection.vendor != "postgresql":  # SQLite runs a prepared statement per row: nothing to gain by joining
+        assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+        with connection.cursor() as cursor:
+            cursor.executemany(f"UPDATE {table} SET {assignments} WHERE {pk} = %s", rows)
+        return
+    # The VALUES list's columns are cast to the table's types: a column of NULLs would otherwise be text.
+    assignments = ", ".join(f"{quote(f.column)} = v.c{i}::{f.db_type(connection)}" for i, f in enumerate(fields))
+    names_list = ", ".join([*(f"c{i}" for i in range(len(fields))), "pk"])
+    _write_rows(
+        f"UPDATE {table} SET {assignments} FROM (VALUES ",
+        rows,
+        f") AS v({names_list}) WHERE {table}.{pk} = v.pk",
+    )
+
+
+def _write_rows(head: str, rows: list[list[Any]], tail: str) -> None:
+    """`head` + one `(%s, ...)` group per row + `tail` as one statement on PostgreSQL (parsed and planned once, where
+    executemany would send a statement per row); SQLite keeps executemany of the one-row form."""
+    group = "(" + ", ".join(["%s"] * len(rows[0])) + ")"
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        if connection.vendor == "postgresql":
+            cursor.execute(head + ", ".join([group] * len(rows)) + tail, [value for row in rows for value in row])
+        else:
+            cursor.executemany(head + group + tail, rows)
 
 
 # --- Sending -------------------------------------------------------------------------------------------------
