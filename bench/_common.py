@@ -426,17 +426,19 @@ def py_spy() -> str | None:
 
 
 class Profiler:
-    """`py-spy record --format raw` attached to a running process until stop() (SIGINT makes it write)."""
+    """`py-spy record --format raw` attached to a running process until stop() (SIGINT makes it write).
+    `gil`: sample only the thread holding the GIL, so the samples are the process's Python CPU, not its waits."""
 
-    def __init__(self, pid: int, name: str, rate: int = 100) -> None:
+    def __init__(self, pid: int, name: str, rate: int = 100, *, gil: bool = True) -> None:
         binary = py_spy()
         if binary is None:
-            raise SystemExit("py-spy is not installed: .venv/bin/pip install py-spy (or pass --no-profile)")
+            raise SystemExit("py-spy is not installed: make install-dev (requirements-dev.txt), or pass --no-profile")
         LOG_DIR.mkdir(exist_ok=True)
         self.output = LOG_DIR / f"{name}.raw"
         self.output.unlink(missing_ok=True)
         self._log = open(LOG_DIR / f"{name}.py-spy.log", "wb")  # noqa: SIM115  (closed in stop())
         command = [binary, "record", "--pid", str(pid), "--format", "raw", "--nolineno", "--rate", str(rate)]
+        command += ["--gil"] if gil else []
         self.process = subprocess.Popen([*command, "--output", str(self.output)], stdout=self._log, stderr=self._log)
 
     def stop(self) -> Path:

@@ -348,11 +348,9 @@ def report(results: list[Result], args: argparse.Namespace, when: str) -> str:
         split = f"""
 ### Where one worker's CPU goes (SQLite, py-spy)
 
-A second, identical SQLite drain (the same seeded queue, simulators reset) under `py-spy record --format raw
---nolineno --rate 100 --pid <worker>`: {profiled.samples:,} samples in which a worker thread was running by
-py-spy's idle test, which misses some socket waits: `readinto` and `send` are mostly threads waiting for an
-answer or for the GIL (the worker's system CPU is about 0.2 ms per message); `py-spy record --gil` shows the
-Python CPU alone. The CIMcloud,
+A second, identical SQLite drain (the same seeded queue, simulators reset) under `py-spy record --gil --format raw
+--nolineno --rate 100 --pid <worker>`: {profiled.samples:,} samples of the thread holding the GIL, so the split
+is of the worker's Python CPU (its waits for answers, the database or the GIL are not samples). The CIMcloud,
 TulaERP and heartbeat threads are summed. *Phase*: the deepest frame of the sample that is a step of the outbox
 engine (`orders/outbox.py`, `orders/integrations/*`), whatever it called; *library*: the innermost Python frame.
 
@@ -413,7 +411,8 @@ on the machine meanwhile; PostgreSQL: the bench database's sessions, so other da
 {chr(10).join(cpu_rows)}
 {split}
 Reproduce: `{command}` (add `--no-write` to leave this file alone; the CPU split needs
-`.venv/bin/pip install py-spy`, or pass `--no-profile`). Worker logs and the raw profile stay in `{LOG_DIR}/`.
+py-spy from requirements-dev.txt, `make install-dev`, or pass `--no-profile`). Worker logs and the raw profile
+stay in `{LOG_DIR}/`.
 """
 
 
