@@ -704,7 +704,15 @@ def send_one(message: OutboxMessage, sender: Sender) -> Finished | None:
         elif isinstance(exc, RetryableError | AmbiguousError):
             status = f" {exc.status}" if exc.status else ""
             record_health(message.destination, ok=False, reason=f"{type(exc).__name__}{status}: {exc}")
-        if not isinstance(exc, IntegrationError):
+        if isinstance(exc, OperationalError | InterfaceError):  # classified as an unknown outcome above
+            log.warning(
+                "database connection lost around the call message=%s destination=%s attempt=%s: %s",
+                message.pk,
+                message.destination,
+                message.attempts + 1,
+                exc,
+            )
+        elif not isinstance(exc, IntegrationError):
             log.exception("internal error message=%s destination=%s", message.pk, message.destination)
     return Finished(message, outcome, record, started)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import threading
 import time
 from datetime import timedelta
@@ -286,7 +287,7 @@ def test_wrong_credentials_pause_the_destination_and_keep_messages_queued(make_o
 
 
 def test_a_database_connection_lost_around_a_send_retries_the_message(make_order, operator, outbox_settings, sim,
-                                                                      monkeypatch):  # fmt: skip
+                                                                      monkeypatch, caplog):  # fmt: skip
     """Found by bench/soak.py: pg_terminate_backend while the worker wrote a delivered call's health turned the
     message into needs_attention as an internal error. The call may have been made: retry, as after a timeout."""
     services.order_submit(actor=Actor(user=operator), order_id=make_order(operator).pk)
@@ -300,10 +301,15 @@ def test_a_database_connection_lost_around_a_send_retries_the_message(make_order
     monkeypatch.setattr(outbox, "record_health", connection_lost)
     sender = outbox.Sender("tulaerp", threading.Event())
     [message] = outbox.claim(destination="tulaerp", worker="w", limit=1)
-    outbox.deliver(message, sender, worker="w")
+    with caplog.at_level(logging.WARNING, logger=outbox.log.name):
+        outbox.deliver(message, sender, worker="w")
     message.refresh_from_db()
     assert (message.state, message.attention_reason) == (MessageState.RETRY_SCHEDULED, "")
     assert message.last_error.startswith("Database connection lost around the call")
+    # Logged as what it is (a warning without a traceback), not as an internal error.
+    [logged] = [r for r in caplog.records if r.name == outbox.log.name and r.levelno >= logging.WARNING]
+    assert logged.levelno == logging.WARNING and logged.exc_info is None
+    assert logged.getMessage().startswith(f"database connection lost around the call message={message.pk} ")
     monkeypatch.setattr(outbox, "record_health", record_health)
     OutboxMessage.objects.filter(pk=message.pk).update(not_before=timezone.now())
     [again] = outbox.claim(destination="tulaerp", worker="w", limit=1)
