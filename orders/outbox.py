@@ -717,6 +717,15 @@ def send_one(message: OutboxMessage, sender: Sender) -> Finished | None:
     return Finished(message, outcome, record, started)
 
 
+def _log_loop_error(what: str, exc: Exception) -> None:
+    """Called in an `except`: a lost database connection (restart, failover, a terminated session) is expected now
+    and then and retried, so a warning; anything else is a bug, logged with its traceback."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        log.warning("%s: database unavailable (%s: %s)", what, type(exc).__name__, exc)
+    else:
+        log.exception(what)
+
+
 def deliver(message: OutboxMessage, sender: Sender, *, worker: str) -> bool:
     """Send one claimed message and complete it. Never raises for a bad message: the drain goes on."""
     finished = send_one(message, sender)
@@ -851,8 +860,8 @@ class Worker:
                     "beat_at": now,
                 },
             )
-        except Exception:
-            log.exception("heartbeat failed; retrying")
+        except Exception as exc:
+            _log_loop_error("heartbeat failed; retrying", exc)
 
     def _drain(self, destination: str) -> None:
         sender = Sender(destination, self.stop)
@@ -862,8 +871,8 @@ class Worker:
                     close_old_connections()
                     if not self._drain_once(destination, sender):
                         self.stop.wait(settings.OUTBOX_POLL_SECONDS)
-                except Exception:  # the loop never dies on one bad row or a lost connection
-                    log.exception("outbox loop error destination=%s", destination)
+                except Exception as exc:  # the loop never dies on one bad row or a lost connection
+                    _log_loop_error(f"outbox loop error destination={destination}", exc)
                     connection.close()
                     self.stop.wait(1.0)
         finally:
@@ -960,8 +969,8 @@ class Worker:
                         refresh(poll, sender, worker=self.id)
                     if not polls:
                         self.stop.wait(max(settings.OUTBOX_POLL_SECONDS, 1.0))
-                except Exception:
-                    log.exception("refresh loop error")
+                except Exception as exc:
+                    _log_loop_error("refresh loop error", exc)
                     connection.close()
                     self.stop.wait(1.0)
         finally:

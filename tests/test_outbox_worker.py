@@ -259,4 +259,5 @@ def test_terminated_database_connections_do_not_kill_the_worker(sim, workers):
     orders = submit_orders(3, lines=1)
     wait_until(lambda: _all_sent(6), timeout=60, what="sends after the connections were terminated")
     assert worker.process.poll() is None
+    assert "Traceback" not in worker.log(), "a lost connection is retried and logged as a warning, not a bug"
     _assert_exactly_once(sim, orders)
