@@ -569,7 +569,8 @@ def _insert_rows(objects: list[Any]) -> None:
     fields = [field for field in meta.concrete_fields if not field.primary_key]
     columns = ", ".join(quote(field.column) for field in fields)
     rows = [[field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields] for obj in objects]
-    _write_rows(f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ", rows, "")
+    head = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES "
+    _write_rows(rows, one_row=head + _group(len(fields)), head=head)
 
 
 def _set_per_row(objects: list[Any], names: list[str]) -> None:
@@ -584,30 +585,31 @@ def _set_per_row(objects: list[Any], names: list[str]) -> None:
         [field.get_db_prep_save(getattr(obj, field.attname), connection) for field in fields] + [obj.pk]
         for obj in objects
     ]
-    if connection.vendor != "postgresql":  # SQLite runs a prepared statement per row: nothing to gain by joining
-        assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
-        with connection.cursor() as cursor:
-            cursor.executemany(f"UPDATE {table} SET {assignments} WHERE {pk} = %s", rows)
-        return
-    # The VALUES list's columns are cast to the table's types: a column of NULLs would otherwise be text.
+    one_row = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    # PostgreSQL's form joins the rows as a VALUES list, cast to the table's types (a column of NULLs would be text).
     assignments = ", ".join(f"{quote(f.column)} = v.c{i}::{f.db_type(connection)}" for i, f in enumerate(fields))
-    names_list = ", ".join([*(f"c{i}" for i in range(len(fields))), "pk"])
+    columns = ", ".join([*(f"c{i}" for i in range(len(fields))), "pk"])
     _write_rows(
-        f"UPDATE {table} SET {assignments} FROM (VALUES ",
         rows,
-        f") AS v({names_list}) WHERE {table}.{pk} = v.pk",
+        one_row=f"UPDATE {table} SET {one_row} WHERE {pk} = %s",
+        head=f"UPDATE {table} SET {assignments} FROM (VALUES ",
+        tail=f") AS v({columns}) WHERE {table}.{pk} = v.pk",
     )
 
 
-def _write_rows(head: str, rows: list[list[Any]], tail: str) -> None:
-    """`head` + one `(%s, ...)` group per row + `tail` as one statement on PostgreSQL (parsed and planned once, where
-    executemany would send a statement per row); SQLite keeps executemany of the one-row form."""
-    group = "(" + ", ".join(["%s"] * len(rows[0])) + ")"
+def _group(width: int) -> str:
+    return "(" + ", ".join(["%s"] * width) + ")"
+
+
+def _write_rows(rows: list[list[Any]], *, one_row: str, head: str, tail: str = "") -> None:
+    """PostgreSQL: `head` + one `(%s, ...)` group per row + `tail`, one statement (parsed and planned once, where
+    executemany would send a statement per row). SQLite: executemany of `one_row`, its prepared statement per row."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(head + ", ".join([group] * len(rows)) + tail, [value for row in rows for value in row])
+            groups = ", ".join([_group(len(rows[0]))] * len(rows))
+            cursor.execute(head + groups + tail, [value for row in rows for value in row])
         else:
-            cursor.executemany(head + group + tail, rows)
+            cursor.executemany(one_row, rows)
 
 
 # --- Sending -------------------------------------------------------------------------------------------------
@@ -704,26 +706,19 @@ def send_one(message: OutboxMessage, sender: Sender) -> Finished | None:
         elif isinstance(exc, RetryableError | AmbiguousError):
             status = f" {exc.status}" if exc.status else ""
             record_health(message.destination, ok=False, reason=f"{type(exc).__name__}{status}: {exc}")
-        if isinstance(exc, OperationalError | InterfaceError):  # classified as an unknown outcome above
-            log.warning(
-                "database connection lost around the call message=%s destination=%s attempt=%s: %s",
-                message.pk,
-                message.destination,
-                message.attempts + 1,
-                exc,
-            )
-        elif not isinstance(exc, IntegrationError):
-            log.exception("internal error message=%s destination=%s", message.pk, message.destination)
+        if not isinstance(exc, IntegrationError):
+            _log_error(f"message={message.pk} destination={message.destination} attempt={message.attempts + 1}", exc)
     return Finished(message, outcome, record, started)
 
 
-def _log_loop_error(what: str, exc: Exception) -> None:
+def _log_error(where: str, exc: Exception) -> None:
     """Called in an `except`: a lost database connection (restart, failover, a terminated session) is expected now
-    and then and retried, so a warning; anything else is a bug, logged with its traceback."""
+    and then and retried (`classify` makes it an unknown outcome), so a warning; anything else is a bug, logged
+    with its traceback."""
     if isinstance(exc, OperationalError | InterfaceError):
-        log.warning("%s: database unavailable (%s: %s)", what, type(exc).__name__, exc)
+        log.warning("database connection lost, retried: %s (%s: %s)", where, type(exc).__name__, exc)
     else:
-        log.exception(what)
+        log.exception("internal error: %s", where)
 
 
 def deliver(message: OutboxMessage, sender: Sender, *, worker: str) -> bool:
@@ -861,7 +856,7 @@ class Worker:
                 },
             )
         except Exception as exc:
-            _log_loop_error("heartbeat failed; retrying", exc)
+            _log_error("heartbeat", exc)
 
     def _drain(self, destination: str) -> None:
         sender = Sender(destination, self.stop)
@@ -872,7 +867,7 @@ class Worker:
                     if not self._drain_once(destination, sender):
                         self.stop.wait(settings.OUTBOX_POLL_SECONDS)
                 except Exception as exc:  # the loop never dies on one bad row or a lost connection
-                    _log_loop_error(f"outbox loop error destination={destination}", exc)
+                    _log_error(f"outbox loop destination={destination}", exc)
                     connection.close()
                     self.stop.wait(1.0)
         finally:
@@ -970,7 +965,7 @@ class Worker:
                     if not polls:
                         self.stop.wait(max(settings.OUTBOX_POLL_SECONDS, 1.0))
                 except Exception as exc:
-                    _log_loop_error("refresh loop error", exc)
+                    _log_error("refresh loop", exc)
                     connection.close()
                     self.stop.wait(1.0)
         finally:

@@ -309,7 +309,7 @@ def test_a_database_connection_lost_around_a_send_retries_the_message(make_order
     # Logged as what it is (a warning without a traceback), not as an internal error.
     [logged] = [r for r in caplog.records if r.name == outbox.log.name and r.levelno >= logging.WARNING]
     assert logged.levelno == logging.WARNING and logged.exc_info is None
-    assert logged.getMessage().startswith(f"database connection lost around the call message={message.pk} ")
+    assert logged.getMessage().startswith(f"database connection lost, retried: message={message.pk} ")
     monkeypatch.setattr(outbox, "record_health", record_health)
     OutboxMessage.objects.filter(pk=message.pk).update(not_before=timezone.now())
     [again] = outbox.claim(destination="tulaerp", worker="w", limit=1)
@@ -319,6 +319,24 @@ def test_a_database_connection_lost_around_a_send_retries_the_message(make_order
     [received] = sim.received("tulaerp")
     assert again.state == MessageState.SENT and again.result["id"] == received["assigned_id"]
     assert (received["accepted"], received["applied"]) == (2, 1)  # the repeat found the order it had created
+
+
+def test_worker_errors_are_logged_by_kind(caplog):
+    """The worker loops and the send path share one rule: a lost connection is a warning, anything else a bug."""
+    with caplog.at_level(logging.WARNING, logger=outbox.log.name):
+        for exc in (OperationalError("server closed the connection"), ValueError("a bug")):
+            try:
+                raise exc
+            except Exception as caught:
+                outbox._log_error("outbox loop destination=cimcloud", caught)
+    lost, bug = caplog.records
+    assert (lost.levelno, lost.exc_info) == (logging.WARNING, None)
+    assert lost.getMessage() == (
+        "database connection lost, retried: outbox loop destination=cimcloud "
+        "(OperationalError: server closed the connection)"
+    )
+    assert bug.levelno == logging.ERROR and bug.exc_info[0] is ValueError
+    assert bug.getMessage() == "internal error: outbox loop destination=cimcloud"
 
 
 def test_fulfilment_refresh_brings_tracking_then_stops(make_order, operator, outbox_settings, sim):
