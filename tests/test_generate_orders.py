@@ -62,6 +62,9 @@ def test_orders_are_consistent_history_with_nothing_left_to_do(settings):
     assert DeliveryAttempt.objects.filter(seeded=True, outcome="sent", number=1).count() == 2 * len(sent)
     assert not FulfilmentPoll.objects.exists()
     assert not OutboxMessage.objects.filter(order__state=OrderState.REJECTED).exists()
+    # JSON columns hold JSON (on PostgreSQL they are COPY'd in binary), readable by lookups.
+    assert set(OutboxMessage.objects.filter(destination="tulaerp").values_list("result__created", flat=True)) == {True}
+    assert OrderEvent.objects.filter(kind="submitted", detail__state__1=OrderState.SUBMITTED).exists()
     # The payloads are what submitting the order would have built.
     for message in OutboxMessage.objects.select_related("order")[:20]:
         assert message.payload == build_payload(message.order, message.destination)

@@ -13,6 +13,7 @@ import json
 import uuid
 from collections.abc import Mapping
 from decimal import Decimal
+from json.encoder import encode_basestring as _quote  # the C quoting json.dumps(ensure_ascii=False) uses
 from typing import Any
 
 __all__ = ["decimal_text", "dumps", "loads"]
@@ -35,6 +36,23 @@ def _reject_constant(name: str) -> Any:
 
 
 def _write(value: Any, parts: list[str]) -> None:
+    # The exact types payloads are made of first (outbound payloads are built per message), then subclasses.
+    kind = type(value)
+    if kind is str:
+        parts.append(_quote(value))
+    elif kind is dict:
+        _write_object(value, parts)
+    elif kind is Decimal:
+        parts.append(decimal_text(value))
+    elif kind is int:
+        parts.append(int.__repr__(value))
+    elif kind is list:
+        _write_array(value, parts)
+    else:
+        _write_other(value, parts)
+
+
+def _write_other(value: Any, parts: list[str]) -> None:
     # bool before int: bool is a subclass of int.
     if value is None:
         parts.append("null")
@@ -43,7 +61,7 @@ def _write(value: Any, parts: list[str]) -> None:
     elif value is False:
         parts.append("false")
     elif isinstance(value, str):
-        parts.append(json.dumps(value, ensure_ascii=False))
+        parts.append(_quote(value))
     elif isinstance(value, int):
         parts.append(int.__repr__(value))
     elif isinstance(value, Decimal):
@@ -55,9 +73,9 @@ def _write(value: Any, parts: list[str]) -> None:
     elif isinstance(value, list | tuple):
         _write_array(value, parts)
     elif isinstance(value, dt.datetime | dt.date | dt.time):
-        parts.append(json.dumps(value.isoformat()))
+        parts.append(_quote(value.isoformat()))
     elif isinstance(value, uuid.UUID):
-        parts.append(json.dumps(str(value)))
+        parts.append(_quote(str(value)))
     else:
         raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
@@ -69,7 +87,7 @@ def _write_object(value: Mapping[Any, Any], parts: list[str]) -> None:
             raise TypeError(f"JSON object keys must be str, not {type(key).__name__}")
         if index:
             parts.append(",")
-        parts.append(json.dumps(key, ensure_ascii=False))
+        parts.append(_quote(key))
         parts.append(":")
         _write(item, parts)
     parts.append("}")

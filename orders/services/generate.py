@@ -413,7 +413,7 @@ class OrderHistory:
         )  # fmt: skip
         kind = EventKind.DELIVERED if delivered else EventKind.SHIPMENT_UPDATED
         self._event(
-            bundle, order, order.updated_at, kind, f"Fulfilment: {order.get_fulfilment_state_display()}.",
+            bundle, order, order.updated_at, kind, f"Fulfilment: {FulfilmentState(order.fulfilment_state).label}.",
             {"fulfilment_state": [FulfilmentState.UNSHIPPED, order.fulfilment_state]},
         )  # fmt: skip
 
