@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -381,11 +381,8 @@ class OrderHistory:
         bundle.rows[Shipment].append(shipment)
         numbers = []
         for number in range(1, rng.choice((1, 1, 1, 1, 2, 2, 3, 10 if rng.random() < 0.01 else 1)) + 1):
-            carrier = rng.choice(CARRIERS)
-            tracking = tracking_number(rng, carrier)
-            erp_link = "" if carrier == "USPS" else tracking_link(carrier, tracking, None)[0]
-            link, link_source = tracking_link(carrier, tracking, erp_link)
-            numbers.append(tracking)
+            facts = package_facts(rng, CARRIERS, shipped_at=shipped_at, delivered=delivered)
+            numbers.append(facts["tracking_number1"])
             bundle.rows[Package].append(
                 new(
                     Package,
@@ -393,15 +390,7 @@ class OrderHistory:
                     shipment_id=shipment.id,
                     tulaerp_id=order.tulaerp_id * 100 + number,
                     package_number=number,
-                    weight=Decimal(rng.randint(5, 400)) / 10,
-                    carrier=carrier,
-                    tracking_number1=tracking,
-                    tracking_link=link,
-                    tracking_link_source=link_source,
-                    delivery_status="Delivered" if delivered else "In Transit",
-                    carrier_receive_date=shipped_at,
-                    transit_days=Decimal(rng.randint(1, 5)),
-                    delivery_date=shipped_at + timedelta(days=rng.randint(1, 4)) if delivered else None,
+                    **facts,
                 )
             )
         order.fulfilment_state = FulfilmentState.DELIVERED if delivered else FulfilmentState.SHIPPED
@@ -473,6 +462,26 @@ def new(model: type[M], **values) -> M:
     obj.__dict__.update(defaults)
     obj.__dict__.update(values)
     return obj
+
+
+def package_facts(rng: random.Random, carriers: Sequence[str], *, shipped_at: datetime, delivered: bool) -> dict:
+    """A package's fields as TulaERP reports them (for the generator and seed_demo): the ERP sends tracking links
+    for UPS and FedEx and none for USPS, so those links come from our carrier table."""
+    carrier = rng.choice(carriers)
+    tracking = tracking_number(rng, carrier)
+    erp_link = "" if carrier == "USPS" else tracking_link(carrier, tracking, None)[0]
+    link, link_source = tracking_link(carrier, tracking, erp_link)
+    return {
+        "weight": Decimal(rng.randint(5, 400)) / 10,
+        "carrier": carrier,
+        "tracking_number1": tracking,
+        "tracking_link": link,
+        "tracking_link_source": link_source,
+        "delivery_status": "Delivered" if delivered else "In Transit",
+        "carrier_receive_date": shipped_at,
+        "transit_days": Decimal(rng.randint(1, 5)),
+        "delivery_date": shipped_at + timedelta(days=rng.randint(1, 4)) if delivered else None,
+    }
 
 
 def tracking_number(rng: random.Random, carrier: str) -> str:

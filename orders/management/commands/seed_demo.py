@@ -18,10 +18,10 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from orders import services
-from orders.integrations.carriers import tracking_link
 from orders.models import AttentionReason, Channel, Customer, Destination, Order, OrderEvent, OrderSource, OrderState
 from orders.services import Actor, LineInput, PackageData, ShipmentData, ShipmentItemData
 from orders.services.catalog import catalog_item_save
+from orders.services.generate import package_facts
 
 PASSWORD_FILE = Path(settings.BASE_DIR) / ".demo-password"
 DEMO_USERS = (("admin", "admin"), ("operator", "operator"), ("viewer", "viewer"))
@@ -334,26 +334,8 @@ class DemoData:
         delivered = age > timedelta(days=5)
         packages = []
         for number in range(1, rng.randint(1, 3) + 1):
-            carrier = rng.choice(CARRIERS)
-            tracking = self._tracking_number(carrier)
-            # Like the TulaERP simulator: the ERP sends links for UPS and FedEx, none for USPS.
-            erp_link = "" if carrier == "USPS" else tracking_link(carrier, tracking, None)[0]
-            link, link_source = tracking_link(carrier, tracking, erp_link)
-            packages.append(
-                PackageData(
-                    package_number=number,
-                    tulaerp_id=tula_id * 10 + number,
-                    weight=Decimal(rng.randint(5, 400)) / 10,
-                    carrier=carrier,
-                    tracking_number1=tracking,
-                    tracking_link=link,
-                    tracking_link_source=link_source,
-                    delivery_status="Delivered" if delivered else "In Transit",
-                    carrier_receive_date=shipped_at,
-                    transit_days=Decimal(rng.randint(1, 5)),
-                    delivery_date=shipped_at + timedelta(days=rng.randint(1, 4)) if delivered else None,
-                )
-            )
+            facts = package_facts(rng, CARRIERS, shipped_at=shipped_at, delivered=delivered)
+            packages.append(PackageData(package_number=number, tulaerp_id=tula_id * 10 + number, **facts))
         items = tuple(
             ShipmentItemData(
                 item_code=line.sku,
@@ -402,15 +384,6 @@ class DemoData:
     def _event_gap(self, event: OrderEvent) -> timedelta:
         # Fulfilment events happen later than the order itself; shipment rows carry their own dates.
         return timedelta(days=1) if event.kind in ("tracking_added", "shipment_updated", "delivered") else timedelta()
-
-    def _tracking_number(self, carrier: str) -> str:
-        rng = self.rng
-        if carrier == "UPS":
-            shipper = "".join(rng.choice("ABCDEFGHJKLMNPRTUVWXY0123456789") for _ in range(6))
-            return f"1Z{shipper}{rng.choice(['01', '02', '03', '12'])}{rng.randint(0, 99999999):08d}"
-        if carrier == "FedEx":
-            return f"{rng.randint(10**11, 10**12 - 1)}"
-        return f"9400{rng.randint(10**17, 10**18 - 1)}"
 
     def _street(self) -> str:
         return f"{self.rng.randint(10, 9999)} {self.rng.choice(STREETS)}"
