@@ -1,8 +1,9 @@
 """Shared helpers of the outbox benchmarks (bench/outbox_throughput.py, bench/outbox_limits.py); run by hand.
 
 The benchmarks own their databases: SQLite `/tmp/orders_bench.sqlite3` (deleted and migrated each run) and the
-PostgreSQL database `orders_bench` (dropped and recreated each run); `BENCH_SQLITE_PATH` and `BENCH_POSTGRES_DB`
-name others (several checkouts benchmark on one machine). Orders are created through the services in a
+PostgreSQL database `outbox_bench` (dropped and recreated each run; not `orders_bench`, which holds the scale
+benchmark's million generated orders); `BENCH_SQLITE_PATH` and `BENCH_POSTGRES_DB` name others (several
+checkouts benchmark on one machine). Orders are created through the services in a
 child process (`python bench/_common.py seed ...`), so this process never binds Django to a database and can
 drive either one. The orchestrator reads the bench database with plain DB-API queries.
 
@@ -34,7 +35,7 @@ sys.path.insert(0, str(REPO))
 PYTHON = sys.executable
 LOG_DIR = Path(os.environ.get("BENCH_LOG_DIR", "/tmp/orders_bench_logs"))
 SQLITE_PATH = Path(os.environ.get("BENCH_SQLITE_PATH", "/tmp/orders_bench.sqlite3"))
-POSTGRES_DB = os.environ.get("BENCH_POSTGRES_DB", "orders_bench")
+POSTGRES_DB = os.environ.get("BENCH_POSTGRES_DB", "outbox_bench")
 if not re.fullmatch(r"[a-z_][a-z0-9_]*_(bench|soak)", POSTGRES_DB):  # it is dropped: only a bench database, by name
     raise SystemExit(f"BENCH_POSTGRES_DB={POSTGRES_DB!r}: use a name ending in _bench (or _soak: bench/soak.py)")
 POSTGRES_URL = f"postgres://postgres@127.0.0.1:5432/{POSTGRES_DB}"

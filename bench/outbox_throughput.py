@@ -4,7 +4,7 @@
         [--db sqlite|postgres|both] [--no-profile] [--no-write]
 
 The simulators run with `--no-limits` (no faults) in their own process; each phase starts from `/_sim/reset`.
-The bench's own databases: SQLite `/tmp/orders_bench.sqlite3`, PostgreSQL `orders_bench` (both recreated;
+The bench's own databases: SQLite `/tmp/orders_bench.sqlite3`, PostgreSQL `outbox_bench` (both recreated;
 `BENCH_SQLITE_PATH`, `BENCH_POSTGRES_DB` name others). Workers run with `DJANGO_DEBUG=0` (`--django-debug`: as tests).
 `--orders` submitted orders give twice as many messages (CIMcloud and TulaERP; both are counted).
 
