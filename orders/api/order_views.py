@@ -124,9 +124,8 @@ class OrderListCreateView(ApiView):
             sort=params["sort"],
             after=params.get("cursor"),
             limit=params["page_size"],
-            plain=True,
         )
-        sync = selectors.sync_state_values([order.pk for order in page.orders])
+        sync = selectors.sync_states([order.pk for order in page.orders])
         next_url = (
             replace_query_param(request.build_absolute_uri(), "cursor", page.next_cursor) if page.next_cursor else None
         )

@@ -23,7 +23,6 @@ from orders.selectors.orders import (
     order_api_detail,
     order_list_recent,
     order_number_existing,
-    sync_state_values,
     sync_states,
 )
 from orders.selectors.outbox import DestinationSummary, last_heartbeat, layout_alerts, outbox_summary
@@ -51,7 +50,6 @@ __all__ = [
     "outbox_message_for_action",
     "outbox_summary",
     "recent_activity",
-    "sync_state_values",
     "sync_states",
 ]
 

@@ -24,7 +24,7 @@ from orders.models import (
     OutboxMessage,
     Shipment,
 )
-from orders.selectors.orders import any_in_flight, sync_states
+from orders.selectors.orders import SyncRow, any_in_flight, sync_states
 
 _RETRYABLE = (MessageState.PENDING, MessageState.RETRY_SCHEDULED, MessageState.NEEDS_ATTENTION)
 
@@ -99,7 +99,7 @@ class OrderDetail:
         return badge_rows(self.order, self.latest)
 
 
-def badge_rows(order: Order, latest: dict[str, OutboxMessage]) -> list[tuple[str, OutboxMessage | None]]:
+def badge_rows(order: Order, latest: dict[str, Any]) -> list[tuple[str, OutboxMessage | SyncRow | None]]:
     """(destination label, its latest message or None) for each destination the order goes to."""
     return [(Destination(d).label, latest.get(d)) for d in order.destinations]
 
@@ -238,7 +238,7 @@ def _tracking_summary(order: Order, shipments: list[Shipment]) -> str:
     return "\n".join(lines)
 
 
-def order_sync_badges(*, number: str) -> tuple[Order, dict[str, OutboxMessage], bool]:
+def order_sync_badges(*, number: str) -> tuple[Order, dict[str, SyncRow], bool]:
     """For the badge strip that refreshes while something is in flight: two queries."""
     order = _by_number(number).only("id", "order_number", "send_to_cimcloud", "send_to_tulaerp").get()
     states = sync_states([order.pk])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from types import SimpleNamespace
 from typing import Any
 
@@ -37,29 +36,27 @@ _SYNC_FIELDS = ("id", "order_id", "destination", "state", "not_before", "attenti
 _LATEST_FIRST = ("order_id", "destination", "-created_at", "-id")
 
 
-def sync_states(order_ids: list[int]) -> dict[int, dict[str, OutboxMessage]]:
+class SyncRow(SimpleNamespace):
+    """An outbox message's _SYNC_FIELDS as a plain object with the attributes of OutboxMessage that a badge reads:
+    a page of model instances was a measurable share of the list's time."""
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+    get_state_display = OutboxMessage.get_state_display
+    get_attention_reason_display = OutboxMessage.get_attention_reason_display
+
+
+def sync_states(order_ids: list[int]) -> dict[int, dict[str, SyncRow]]:
     """The latest outbox message per (order, destination) for the given orders, in one query."""
-    rows = OutboxMessage.objects.filter(order_id__in=order_ids).only(*_SYNC_FIELDS).order_by(*_LATEST_FIRST)
-    return _latest(order_ids, rows)
-
-
-def sync_state_values(order_ids: list[int]) -> dict[int, dict[str, SimpleNamespace]]:
-    """sync_states as plain objects with the same attributes (no model instances): for the API's list, where
-    building a page of model instances was a measurable share of the answer's time."""
-    rows = (
-        SimpleNamespace(pk=row["id"], **row)
-        for row in OutboxMessage.objects.filter(order_id__in=order_ids).order_by(*_LATEST_FIRST).values(*_SYNC_FIELDS)
-    )
-    return _latest(order_ids, rows)
-
-
-def _latest(order_ids: list[int], rows: Iterable[Any]) -> dict[int, dict[str, Any]]:
-    latest: dict[int, dict[str, Any]] = {order_id: {} for order_id in order_ids}
-    for message in rows:  # newest first per (order, destination): the first one seen wins
-        latest[message.order_id].setdefault(message.destination, message)
+    latest: dict[int, dict[str, SyncRow]] = {order_id: {} for order_id in order_ids}
+    rows = OutboxMessage.objects.filter(order_id__in=order_ids).order_by(*_LATEST_FIRST).values(*_SYNC_FIELDS)
+    for row in rows:  # newest first per (order, destination): the first one seen wins
+        latest[row["order_id"]].setdefault(row["destination"], SyncRow(**row))
     return latest
 
 
-def any_in_flight(states: dict[int, dict[str, OutboxMessage]]) -> bool:
+def any_in_flight(states: dict[int, dict[str, Any]]) -> bool:
     """Whether a page showing these badges should keep refreshing them."""
     return any(m.state in ("pending", "in_flight", "retry_scheduled") for per in states.values() for m in per.values())

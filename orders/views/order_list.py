@@ -27,11 +27,11 @@ from orders.models import (
     Order,
     OrderSource,
     OrderState,
-    OutboxMessage,
     SavedView,
 )
 from orders.roles import can_operate
-from orders.selectors.search import EXPORT_FIELDS, PAGE_SIZE
+from orders.selectors.orders import SyncRow
+from orders.selectors.search import EXPORT_FIELDS, PAGE_SIZE, OrderListRow
 from orders.selectors.tracking import PackageSummary
 from orders.services import Actor
 from orders.services.bulk import order_bulk_retry
@@ -113,8 +113,8 @@ def _url(base: str, params: dict[str, str]) -> str:
 
 @dataclass(frozen=True)
 class OrderRow:
-    order: Order
-    badges: list[tuple[str, OutboxMessage | None]]  # (destination label, its latest message)
+    order: OrderListRow | Order
+    badges: list[tuple[str, SyncRow | None]]  # (destination label, its latest message)
     package: PackageSummary | None
     pinned: list[str] = field(default_factory=list)  # texts of pinned notes, newest first
 
@@ -123,7 +123,7 @@ class OrderRow:
         return "\n\n".join(self.pinned)
 
 
-def _rows(orders: Iterable[Order], *, full: bool = True) -> tuple[list[OrderRow], bool]:
+def _rows(orders: Iterable[OrderListRow | Order], *, full: bool = True) -> tuple[list[OrderRow], bool]:
     """The rows' badges; with `full`, also their packages and pinned notes (the badge poll needs neither)."""
     orders = list(orders)
     ids = [order.pk for order in orders]
