@@ -160,9 +160,9 @@ def test_list_budget_is_constant_with_saved_view_tabs_and_pinned_notes(
 ):
     orders = [new_order(make_order) for _ in range(3)]
     client.force_login(operator)
-    # session, user, permissions (2), count, page, sync states, packages, pinned notes, saved views, every tab's
-    # count (one query), layout banner (2)
-    with django_assert_num_queries(13):
+    # session, user, permissions (2), page with its count, sync states, packages, pinned notes, saved views, every
+    # tab's count (one query), layout banner (2)
+    with django_assert_num_queries(12):
         client.get(LIST)
     for index in range(8):
         _save(operator if index % 2 else operator2, f"View {index}", "q=D-&sort=total", shared=True)
@@ -170,7 +170,7 @@ def test_list_budget_is_constant_with_saved_view_tabs_and_pinned_notes(
     for order in orders + [new_order(make_order) for _ in range(5)]:
         for text in ("Fragile", "Call first"):
             note_add(actor=Actor(user=operator), order_id=order.pk, text=text, pinned=True)
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(12):
         response = client.get(LIST)
     assert len(response.context["tabs"]) == 4 + 16
     assert response.text.count('class="pin"') == 8

@@ -19,7 +19,8 @@ from operator import or_
 from types import SimpleNamespace
 
 from django.db import connections
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -324,15 +325,19 @@ def order_list_page(
     limit: int = PAGE_SIZE,
     count_cap: int = COUNT_CAP,
 ) -> OrderPage:
-    """One keyset page of the order list (OrderListRow objects) and a capped count of everything matching: two
-    queries at any size. A cursor from another sort (or a mangled one) starts at the first page."""
+    """One keyset page of the order list (OrderListRow objects) and a capped count of everything matching, in one
+    query at any size (the count is a scalar subquery of the page's SELECT; a second query only for a page past
+    the end). A cursor from another sort (or a mangled one) starts at the first page."""
     sort = sort if sort in SORTS else DEFAULT_SORT
-    queryset = order_query(q=q, filters=filters, sort=sort)
-    count = capped_count(queryset, cap=count_cap)
+    matching = order_query(q=q, filters=filters, sort=sort)
+    queryset = matching
     position = decode_cursor(after, sort=sort)
     if position is not None:
         queryset = after_cursor(queryset, sort=sort, value=position[0], pk=position[1])
-    rows = [OrderListRow(**row) for row in queryset.values(*ORDER_ROW_FIELDS)[: limit + 1]]
+    count_sql = RawSQL(*_capped_count_sql(matching, cap=count_cap), output_field=IntegerField())
+    values = list(queryset.annotate(matching=count_sql).values(*ORDER_ROW_FIELDS, "matching")[: limit + 1])
+    count = values[0]["matching"] if values else 0 if position is None else capped_count(matching, cap=count_cap)
+    rows = [OrderListRow(**{name: row[name] for name in ORDER_ROW_FIELDS}) for row in values]
     next_cursor = encode_cursor(sort, rows[limit - 1]) if len(rows) > limit else None
     return OrderPage(orders=rows[:limit], next_cursor=next_cursor, count=count, count_cap=count_cap)
 
@@ -353,13 +358,19 @@ def capped_counts(querysets: list[QuerySet], *, cap: int) -> list[int]:
     if not querysets:
         return []
     parts, params = [], []
-    for index, queryset in enumerate(querysets):
-        sql, values = queryset.order_by().values("pk")[: cap + 1].query.sql_with_params()
-        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped_{index})")
+    for queryset in querysets:
+        sql, values = _capped_count_sql(queryset, cap=cap)
+        parts.append(f"({sql})")
         params.extend(values)
     with connections[querysets[0].db].cursor() as cursor:
         cursor.execute("SELECT " + ", ".join(parts), params)
         return [int(n) for n in cursor.fetchone()]
+
+
+def _capped_count_sql(queryset: QuerySet, *, cap: int) -> tuple[str, tuple]:
+    """SELECT COUNT(*) over the ids of the first cap + 1 matching rows, as SQL and parameters."""
+    sql, params = queryset.order_by().values("pk")[: cap + 1].query.sql_with_params()
+    return f"SELECT COUNT(*) FROM ({sql}) AS capped", params
 
 
 # --- Export ------------------------------------------------------------------------------------------------------
