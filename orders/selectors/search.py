@@ -291,8 +291,9 @@ def after_cursor(queryset: QuerySet, *, sort: str, value: object, pk: int) -> Qu
 
 
 class OrderListRow(SimpleNamespace):
-    """One row of ORDER_ROW_FIELDS as a plain object, with the attributes of Order that a list row reads: a page
-    of `.values()` rows costs a fraction of a page of model instances (Order has many columns to defer)."""
+    """Some of an order's columns (ORDER_ROW_FIELDS on the list, TRACKING_ORDER_FIELDS on the tracking lookup) as a
+    plain object, with the attributes of Order that a row reads: a page of `.values()` rows costs a fraction of a
+    page of model instances (Order has many columns to defer)."""
 
     @property
     def pk(self) -> int:
