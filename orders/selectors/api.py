@@ -7,6 +7,7 @@ from django.db.models import Prefetch, QuerySet
 from django.db.models.functions import Lower
 
 from orders.models import Customer, DeliveryAttempt, Order, OrderLine, OutboxMessage, Shipment
+from orders.selectors.orders import lines_prefetch, shipments_prefetch, shipments_with_contents
 
 OUTBOX_LIST_FIELDS = (
     "id", "order_id", "order__order_number", "destination", "kind", "state", "priority", "attempts", "not_before",
@@ -25,8 +26,8 @@ def order_api_by_number(*, number: str) -> Order:
     return (
         _by_number(number)
         .prefetch_related(
-            "lines",
-            Prefetch("shipments", queryset=Shipment.objects.order_by("id").prefetch_related("items", "packages")),
+            lines_prefetch(),
+            shipments_prefetch(),
             Prefetch("outbox_messages", queryset=OutboxMessage.objects.defer("payload").order_by("created_at", "id")),
         )
         .get()
@@ -40,7 +41,7 @@ def order_api_id(*, number: str) -> int:
 
 def order_shipments(*, order_id: int) -> list[Shipment]:
     """An order's shipments with their items and packages: three queries."""
-    return list(Shipment.objects.filter(order_id=order_id).order_by("id").prefetch_related("items", "packages"))
+    return list(shipments_with_contents().filter(order_id=order_id))
 
 
 def order_lines(*, order_id: int) -> list[OrderLine]:

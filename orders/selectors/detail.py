@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
 
 from orders.models import (
@@ -24,7 +25,7 @@ from orders.models import (
     OutboxMessage,
     Shipment,
 )
-from orders.selectors.orders import SyncRow, any_in_flight, sync_states
+from orders.selectors.orders import SyncRow, any_in_flight, lines_prefetch, shipments_prefetch, sync_states
 
 _RETRYABLE = (MessageState.PENDING, MessageState.RETRY_SCHEDULED, MessageState.NEEDS_ATTENTION)
 
@@ -104,19 +105,21 @@ def badge_rows(order: Order, latest: dict[str, Any]) -> list[tuple[str, OutboxMe
     return [(Destination(d).label, latest.get(d)) for d in order.destinations]
 
 
+# The people the order page names: their usernames are joined in as `<person>_name` (no user instances).
+_PEOPLE = ("created_by", "updated_by", "reviewed_by", "cancelled_by")
+USERNAME = get_user_model().USERNAME_FIELD
+
+
 def order_detail(*, number: str) -> OrderDetail:
-    """Everything the order page shows, in nine queries: the order (with its people), lines, shipments, their
-    items and packages, events with actors, staff notes with authors, outbox messages, and their delivery
+    """Everything the order page shows, in nine queries: the order (with its people's names), lines, shipments,
+    their items and packages, events with actors, staff notes with authors, outbox messages, and their delivery
     attempts."""
     order = (
         _by_number(number)
-        .select_related("customer", "created_by", "updated_by", "submitted_by", "reviewed_by", "cancelled_by")
+        .annotate(**{f"{person}_name": F(f"{person}__{USERNAME}") for person in _PEOPLE})
         .prefetch_related(
-            "lines",
-            Prefetch(
-                "shipments",
-                queryset=Shipment.objects.order_by("id").prefetch_related("items", "packages"),
-            ),
+            lines_prefetch(),
+            shipments_prefetch(),
             Prefetch("events", queryset=OrderEvent.objects.select_related("actor").order_by("created_at", "id")),
             Prefetch("notes", queryset=OrderNote.objects.select_related("author").order_by("created_at", "id")),
             Prefetch(

@@ -5,12 +5,9 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
-from orders.models import (
-    Order,
-    OutboxMessage,
-)
+from orders.models import Order, OrderLine, OutboxMessage, Package, Shipment, ShipmentItem
 
 LIST_FIELDS = (
     "id", "order_number", "created_at", "customer_name", "customer_no", "ship_to_city", "ship_to_state",
@@ -24,7 +21,25 @@ def order_list_recent(*, limit: int = 25) -> QuerySet[Order]:
 
 def order_api_detail(*, order_id: int) -> Order:
     """One order with what the API shows of it: lines and outbox messages."""
-    return Order.objects.prefetch_related("lines", "outbox_messages").get(pk=order_id)
+    return Order.objects.prefetch_related(lines_prefetch(), "outbox_messages").get(pk=order_id)
+
+
+# Prefetches ordered by the child's own columns: the models' orderings start with their parent ("order",
+# "shipment"), which makes Django join the parent table into every prefetch query to sort by its ordering.
+def lines_prefetch() -> Prefetch:
+    return Prefetch("lines", queryset=OrderLine.objects.order_by("position"))
+
+
+def shipments_with_contents() -> QuerySet[Shipment]:
+    """Shipments with their items and packages: three queries."""
+    return Shipment.objects.order_by("id").prefetch_related(
+        Prefetch("items", queryset=ShipmentItem.objects.order_by("position", "id")),
+        Prefetch("packages", queryset=Package.objects.order_by("package_number", "id")),
+    )
+
+
+def shipments_prefetch() -> Prefetch:
+    return Prefetch("shipments", queryset=shipments_with_contents())
 
 
 def order_number_existing(*, number: str) -> str | None:
