@@ -108,6 +108,12 @@ def badge_rows(order: Order, latest: dict[str, Any]) -> list[tuple[str, OutboxMe
 # The people the order page names: their usernames are joined in as `<person>_name` (no user instances).
 _PEOPLE = ("created_by", "updated_by", "reviewed_by", "cancelled_by")
 USERNAME = get_user_model().USERNAME_FIELD
+_NOT_SHOWN = tuple(f.name for f in get_user_model()._meta.concrete_fields if f.name not in ("id", USERNAME))
+
+
+def _with_username(queryset: QuerySet, user: str) -> QuerySet:
+    """Rows with their user joined for its username alone: a timeline entry names its author, nothing else."""
+    return queryset.select_related(user).defer(*(f"{user}__{name}" for name in _NOT_SHOWN))
 
 
 def order_detail(*, number: str) -> OrderDetail:
@@ -120,8 +126,8 @@ def order_detail(*, number: str) -> OrderDetail:
         .prefetch_related(
             lines_prefetch(),
             shipments_prefetch(),
-            Prefetch("events", queryset=OrderEvent.objects.select_related("actor").order_by("created_at", "id")),
-            Prefetch("notes", queryset=OrderNote.objects.select_related("author").order_by("created_at", "id")),
+            Prefetch("events", queryset=_with_username(OrderEvent.objects, "actor").order_by("created_at", "id")),
+            Prefetch("notes", queryset=_with_username(OrderNote.objects, "author").order_by("created_at", "id")),
             Prefetch(
                 "outbox_messages",
                 queryset=OutboxMessage.objects.defer("payload")
