@@ -15,20 +15,26 @@ OUTBOX_LIST_FIELDS = (
 )  # fmt: skip
 
 
+# What the order's `outbox` and `sync` blocks show of its messages.
+_MESSAGE_FIELDS = ("id", "order_id", "destination", "kind", "state", "created_at", "attempts", "attention_reason")
+
+
 def _by_number(number: str) -> QuerySet[Order]:
     # Order numbers are unique ignoring case; this lookup uses that index.
     return Order.objects.alias(number_key=Lower("order_number")).filter(number_key=number.strip().lower())
 
 
 def order_api_by_number(*, number: str) -> Order:
-    """The order with its lines, shipments (items, packages) and outbox messages, oldest first: five queries.
+    """The order with its lines, shipments (items, packages) and outbox messages, oldest first: six queries.
     Raises Order.DoesNotExist."""
     return (
         _by_number(number)
         .prefetch_related(
             lines_prefetch(),
             shipments_prefetch(),
-            Prefetch("outbox_messages", queryset=OutboxMessage.objects.defer("payload").order_by("created_at", "id")),
+            Prefetch(
+                "outbox_messages", queryset=OutboxMessage.objects.only(*_MESSAGE_FIELDS).order_by("created_at", "id")
+            ),
         )
         .get()
     )
