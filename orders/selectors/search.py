@@ -16,7 +16,6 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from functools import reduce
 from operator import or_
-from types import SimpleNamespace
 
 from django.db import connections
 from django.db.models import Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
@@ -26,7 +25,7 @@ from django.utils import timezone
 
 from orders.integrations.carriers import carrier_for_tracking_number
 from orders.models import Destination, MessageState, Order, OrderLine, OrderNote, OutboxMessage, Package, Shipment
-from orders.selectors.orders import LIST_FIELDS
+from orders.selectors.orders import LIST_FIELDS, OrderListRow
 
 SEARCH_MAX_LENGTH = 100  # longer input is cut: nothing searchable is longer, and it bounds the LIKE patterns
 PAGE_SIZE = 50
@@ -288,21 +287,6 @@ def after_cursor(queryset: QuerySet, *, sort: str, value: object, pk: int) -> Qu
     return queryset.filter(
         Q(**{f"{column}__gt": value}) | Q(**{column: value, "id__gt": pk}), **{f"{column}__gte": value}
     )
-
-
-class OrderListRow(SimpleNamespace):
-    """Some of an order's columns (ORDER_ROW_FIELDS on the list, TRACKING_ORDER_FIELDS on the tracking lookup) as a
-    plain object, with the attributes of Order that a row reads: a page of `.values()` rows costs a fraction of a
-    page of model instances (Order has many columns to defer)."""
-
-    @property
-    def pk(self) -> int:
-        return self.id
-
-    # The model's own rules, over the same columns.
-    destinations = Order.destinations
-    get_state_display = Order.get_state_display
-    get_fulfilment_state_display = Order.get_fulfilment_state_display
 
 
 @dataclass(frozen=True)

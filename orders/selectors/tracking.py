@@ -9,8 +9,8 @@ from django.db.models import Count, F, Max
 
 from orders.integrations.carriers import tracking_link
 from orders.models import LinkSource, Package, TulaOrderStatus
+from orders.selectors.orders import OrderListRow
 from orders.selectors.search import (
-    OrderListRow,
     SearchShape,
     normalise_query,
     order_search,

@@ -30,8 +30,8 @@ from orders.models import (
     SavedView,
 )
 from orders.roles import can_operate
-from orders.selectors.orders import SyncRow
-from orders.selectors.search import EXPORT_FIELDS, PAGE_SIZE, OrderListRow
+from orders.selectors.orders import OrderListRow, SyncRow
+from orders.selectors.search import EXPORT_FIELDS, PAGE_SIZE
 from orders.selectors.tracking import PackageSummary
 from orders.services import Actor
 from orders.services.bulk import order_bulk_retry
