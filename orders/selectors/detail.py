@@ -107,8 +107,8 @@ def badge_rows(order: Order, latest: dict[str, Any]) -> list[tuple[str, OutboxMe
 
 # The people the order page names: their usernames are joined in as `<person>_name` (no user instances).
 _PEOPLE = ("created_by", "updated_by", "reviewed_by", "cancelled_by")
-USERNAME = get_user_model().USERNAME_FIELD
-_NOT_SHOWN = tuple(f.name for f in get_user_model()._meta.concrete_fields if f.name not in ("id", USERNAME))
+_USERNAME = get_user_model().USERNAME_FIELD
+_NOT_SHOWN = tuple(f.name for f in get_user_model()._meta.concrete_fields if f.name not in ("id", _USERNAME))
 
 
 def _with_username(queryset: QuerySet, user: str) -> QuerySet:
@@ -122,7 +122,7 @@ def order_detail(*, number: str) -> OrderDetail:
     attempts."""
     order = (
         _by_number(number)
-        .annotate(**{f"{person}_name": F(f"{person}__{USERNAME}") for person in _PEOPLE})
+        .annotate(**{f"{person}_name": F(f"{person}__{_USERNAME}") for person in _PEOPLE})
         .prefetch_related(
             lines_prefetch(),
             shipments_prefetch(),

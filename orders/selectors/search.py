@@ -320,8 +320,10 @@ def order_list_page(
     if position is not None:
         queryset = after_cursor(queryset, sort=sort, value=position[0], pk=position[1])
     count_sql = RawSQL(*_capped_count_sql(matching, cap=count_cap), output_field=IntegerField())
-    values = list(queryset.annotate(matching=count_sql).values(*ORDER_ROW_FIELDS, "matching")[: limit + 1])
-    count = values[0]["matching"] if values else 0 if position is None else capped_count(matching, cap=count_cap)
+    values = list(queryset.annotate(match_count=count_sql).values(*ORDER_ROW_FIELDS, "match_count")[: limit + 1])
+    count = values[0]["match_count"] if values else 0
+    if not values and position is not None:  # past the end of the matching rows: count them on their own
+        count = capped_count(matching, cap=count_cap)
     rows = [OrderListRow(**{name: row[name] for name in ORDER_ROW_FIELDS}) for row in values]
     next_cursor = encode_cursor(sort, rows[limit - 1]) if len(rows) > limit else None
     return OrderPage(orders=rows[:limit], next_cursor=next_cursor, count=count, count_cap=count_cap)
