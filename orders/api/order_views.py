@@ -186,7 +186,7 @@ class OrderDetailView(ApiView):
         data = body.validated_data
         lines = data.get("lines")
         if lines is None:
-            current = api_selectors.order_lines(order_id=order_id)
+            current = selectors.order_lines(order_id=order_id)
             line_inputs = [
                 LineInput(sku=r.sku, quantity=r.quantity, unit_price=r.unit_price, description=r.description)
                 for r in current
@@ -275,7 +275,7 @@ class OrderShipmentsView(ApiView):
             raise NotFound(f"There is no order {number}.") from None
 
     def _answer(self, order: Order) -> Response:
-        shipments = api_selectors.order_shipments(order_id=order.pk)
+        shipments = selectors.order_shipments(order_id=order.pk)
         return Response(
             ShipmentListSerializer(
                 {"order_number": order.order_number, "fulfilment_state": order.fulfilment_state, "shipments": shipments}

@@ -1,13 +1,13 @@
-"""Reads the API needs beyond the pages' selectors: one order with everything it shows, its lines,
-and the outbox list and detail. A fixed number of queries each, whatever the number of related rows."""
+"""Reads the API needs beyond the pages' selectors: one order with everything it shows, and the outbox list and
+detail. A fixed number of queries each, whatever the number of related rows."""
 
 from __future__ import annotations
 
 from django.db.models import Prefetch, QuerySet
 from django.db.models.functions import Lower
 
-from orders.models import Customer, DeliveryAttempt, Order, OrderLine, OutboxMessage, Shipment
-from orders.selectors.orders import lines_prefetch, shipments_prefetch, shipments_with_contents
+from orders.models import Customer, DeliveryAttempt, Order, OutboxMessage
+from orders.selectors.orders import lines_prefetch, shipments_prefetch
 
 OUTBOX_LIST_FIELDS = (
     "id", "order_id", "order__order_number", "destination", "kind", "state", "priority", "attempts", "not_before",
@@ -43,16 +43,6 @@ def order_api_by_number(*, number: str) -> Order:
 def order_api_id(*, number: str) -> int:
     """The id of the order with this number, for a service call. Raises Order.DoesNotExist."""
     return _by_number(number).values_list("id", flat=True).get()
-
-
-def order_shipments(*, order_id: int) -> list[Shipment]:
-    """An order's shipments with their items and packages: three queries."""
-    return list(shipments_with_contents().filter(order_id=order_id))
-
-
-def order_lines(*, order_id: int) -> list[OrderLine]:
-    """An order's current lines in order (a partial update that leaves the lines alone sends them back)."""
-    return list(OrderLine.objects.filter(order_id=order_id).order_by("position"))
 
 
 def customer_by_number(*, customer_no: str) -> Customer | None:

@@ -45,6 +45,12 @@ def lines_prefetch() -> Prefetch:
     return Prefetch("lines", queryset=OrderLine.objects.order_by("position"))
 
 
+def order_lines(*, order_id: int) -> list[OrderLine]:
+    """An order's current lines in order (the order page; an API update that leaves the lines alone sends them
+    back)."""
+    return list(OrderLine.objects.filter(order_id=order_id).order_by("position"))
+
+
 def shipments_with_contents() -> QuerySet[Shipment]:
     """Shipments with their items and packages: three queries."""
     return Shipment.objects.order_by("id").prefetch_related(
@@ -55,6 +61,11 @@ def shipments_with_contents() -> QuerySet[Shipment]:
 
 def shipments_prefetch() -> Prefetch:
     return Prefetch("shipments", queryset=shipments_with_contents())
+
+
+def order_shipments(*, order_id: int) -> list[Shipment]:
+    """An order's shipments with their items and packages: three queries."""
+    return list(shipments_with_contents().filter(order_id=order_id))
 
 
 def order_number_existing(*, number: str) -> str | None:
