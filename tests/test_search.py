@@ -393,7 +393,11 @@ def test_count_is_capped_and_never_counts_the_whole_table(make_order):
     assert page.count == 4 and page.count_is_capped
     counts = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
     assert len(counts) == 1 and "LIMIT 4" in counts[0]
-    assert len(queries) == 2  # the count and the page
+    assert len(queries) == 1  # the page, its count a subquery of it
+    last = order_list_page(count_cap=3, limit=5)
+    beyond = order_list_page(count_cap=3, limit=5, after=encode_cursor("-created", last.orders[-1]))
+    assert (beyond.orders, beyond.count) == ([], 4)  # past the end: counted on its own
+    assert (order_list_page(q="no-such-order", count_cap=3).count, order_list_page(q="no-such-order").orders) == (0, [])
 
 
 @pytest.mark.django_db

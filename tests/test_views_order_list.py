@@ -241,16 +241,16 @@ def _orders_with_lines_and_packages(make_order, n: int) -> None:
 def test_list_query_count_does_not_grow_with_the_page(client, operator, make_order, django_assert_num_queries):
     client.force_login(operator)
     _orders_with_lines_and_packages(make_order, 5)
-    # session, user, permissions (2), count, page, sync states, packages, pinned notes, saved views, every tab's
-    # count (one query), layout banner (2)
-    with django_assert_num_queries(13):
+    # session, user, permissions (2), page with its count, sync states, packages, pinned notes, saved views, every
+    # tab's count (one query), layout banner (2)
+    with django_assert_num_queries(12):
         response = client.get(LIST)
     assert len(response.context["rows"]) == 5 and response.context["in_flight"]
     _orders_with_lines_and_packages(make_order, 35)
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(12):
         response = client.get(LIST)
     assert len(response.context["rows"]) == 40
-    with django_assert_num_queries(9):  # the partial has no layout banner and no tabs
+    with django_assert_num_queries(8):  # the partial has no layout banner and no tabs
         client.get(LIST, {"q": "1Z999AA10100000000", "sort": "total"}, **HX)
 
 

@@ -124,9 +124,8 @@ class OrderListCreateView(ApiView):
             sort=params["sort"],
             after=params.get("cursor"),
             limit=params["page_size"],
-            plain=True,
         )
-        sync = selectors.sync_state_values([order.pk for order in page.orders])
+        sync = selectors.sync_states([order.pk for order in page.orders])
         next_url = (
             replace_query_param(request.build_absolute_uri(), "cursor", page.next_cursor) if page.next_cursor else None
         )
@@ -187,7 +186,7 @@ class OrderDetailView(ApiView):
         data = body.validated_data
         lines = data.get("lines")
         if lines is None:
-            current = api_selectors.order_lines(order_id=order_id)
+            current = selectors.order_lines(order_id=order_id)
             line_inputs = [
                 LineInput(sku=r.sku, quantity=r.quantity, unit_price=r.unit_price, description=r.description)
                 for r in current
@@ -276,7 +275,7 @@ class OrderShipmentsView(ApiView):
             raise NotFound(f"There is no order {number}.") from None
 
     def _answer(self, order: Order) -> Response:
-        shipments = api_selectors.order_shipments(order_id=order.pk)
+        shipments = selectors.order_shipments(order_id=order.pk)
         return Response(
             ShipmentListSerializer(
                 {"order_number": order.order_number, "fulfilment_state": order.fulfilment_state, "shipments": shipments}

@@ -21,9 +21,10 @@ from orders.selectors.orders import (
     LIST_FIELDS,
     any_in_flight,
     order_api_detail,
+    order_lines,
     order_list_recent,
     order_number_existing,
-    sync_state_values,
+    order_shipments,
     sync_states,
 )
 from orders.selectors.outbox import DestinationSummary, last_heartbeat, layout_alerts, outbox_summary
@@ -46,12 +47,13 @@ __all__ = [
     "layout_alerts",
     "needs_attention_messages",
     "order_api_detail",
+    "order_lines",
     "order_list_recent",
     "order_number_existing",
+    "order_shipments",
     "outbox_message_for_action",
     "outbox_summary",
     "recent_activity",
-    "sync_state_values",
     "sync_states",
 ]
 

@@ -1,17 +1,22 @@
-"""Reads the API needs beyond the pages' selectors: one order with everything it shows, its lines,
-and the outbox list and detail. A fixed number of queries each, whatever the number of related rows."""
+"""Reads the API needs beyond the pages' selectors: one order with everything it shows, and the outbox list and
+detail. A fixed number of queries each, whatever the number of related rows."""
 
 from __future__ import annotations
 
 from django.db.models import Prefetch, QuerySet
 from django.db.models.functions import Lower
 
-from orders.models import Customer, DeliveryAttempt, Order, OrderLine, OutboxMessage, Shipment
+from orders.models import Customer, DeliveryAttempt, Order, OutboxMessage
+from orders.selectors.orders import lines_prefetch, shipments_prefetch
 
 OUTBOX_LIST_FIELDS = (
     "id", "order_id", "order__order_number", "destination", "kind", "state", "priority", "attempts", "not_before",
     "created_at", "updated_at", "sent_at", "attention_reason", "last_error", "external_reference", "note",
 )  # fmt: skip
+
+
+# What the order's `outbox` and `sync` blocks show of its messages.
+_MESSAGE_FIELDS = ("id", "order_id", "destination", "kind", "state", "created_at", "attempts", "attention_reason")
 
 
 def _by_number(number: str) -> QuerySet[Order]:
@@ -20,14 +25,16 @@ def _by_number(number: str) -> QuerySet[Order]:
 
 
 def order_api_by_number(*, number: str) -> Order:
-    """The order with its lines, shipments (items, packages) and outbox messages, oldest first: five queries.
+    """The order with its lines, shipments (items, packages) and outbox messages, oldest first: six queries.
     Raises Order.DoesNotExist."""
     return (
         _by_number(number)
         .prefetch_related(
-            "lines",
-            Prefetch("shipments", queryset=Shipment.objects.order_by("id").prefetch_related("items", "packages")),
-            Prefetch("outbox_messages", queryset=OutboxMessage.objects.defer("payload").order_by("created_at", "id")),
+            lines_prefetch(),
+            shipments_prefetch(),
+            Prefetch(
+                "outbox_messages", queryset=OutboxMessage.objects.only(*_MESSAGE_FIELDS).order_by("created_at", "id")
+            ),
         )
         .get()
     )
@@ -36,16 +43,6 @@ def order_api_by_number(*, number: str) -> Order:
 def order_api_id(*, number: str) -> int:
     """The id of the order with this number, for a service call. Raises Order.DoesNotExist."""
     return _by_number(number).values_list("id", flat=True).get()
-
-
-def order_shipments(*, order_id: int) -> list[Shipment]:
-    """An order's shipments with their items and packages: three queries."""
-    return list(Shipment.objects.filter(order_id=order_id).order_by("id").prefetch_related("items", "packages"))
-
-
-def order_lines(*, order_id: int) -> list[OrderLine]:
-    """An order's current lines in order (a partial update that leaves the lines alone sends them back)."""
-    return list(OrderLine.objects.filter(order_id=order_id).order_by("position"))
 
 
 def customer_by_number(*, customer_no: str) -> Customer | None:

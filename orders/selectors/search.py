@@ -16,16 +16,16 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from functools import reduce
 from operator import or_
-from types import SimpleNamespace
 
 from django.db import connections
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from orders.integrations.carriers import carrier_for_tracking_number
 from orders.models import Destination, MessageState, Order, OrderLine, OrderNote, OutboxMessage, Package, Shipment
-from orders.selectors.orders import LIST_FIELDS
+from orders.selectors.orders import LIST_FIELDS, OrderListRow
 
 SEARCH_MAX_LENGTH = 100  # longer input is cut: nothing searchable is longer, and it bounds the LIKE patterns
 PAGE_SIZE = 50
@@ -242,7 +242,7 @@ def order_query(*, q: str | None = "", filters: OrderFilters | None = None, sort
     return queryset.order_by(*SORTS.get(sort, SORTS[DEFAULT_SORT]).ordering)
 
 
-def encode_cursor(sort: str, order: Order) -> str:
+def encode_cursor(sort: str, order: Order | OrderListRow) -> str:
     """Where the next page starts: the sort, the last row's sort value and id. Opaque to users, not secret."""
     spec = SORTS[sort]
     value = getattr(order, spec.field)
@@ -289,19 +289,9 @@ def after_cursor(queryset: QuerySet, *, sort: str, value: object, pk: int) -> Qu
     )
 
 
-class OrderListRow(SimpleNamespace):
-    """One row of ORDER_ROW_FIELDS as a plain object, with the attributes of Order that a list row reads."""
-
-    @property
-    def pk(self) -> int:
-        return self.id
-
-    destinations = Order.destinations  # the model's own rule, over the same two columns
-
-
 @dataclass(frozen=True)
 class OrderPage:
-    orders: list[Order]
+    orders: list[OrderListRow]
     next_cursor: str | None  # None on the last page
     count: int  # matching orders, capped at count_cap + 1
     count_cap: int
@@ -319,23 +309,22 @@ def order_list_page(
     after: str | None = None,
     limit: int = PAGE_SIZE,
     count_cap: int = COUNT_CAP,
-    plain: bool = False,
 ) -> OrderPage:
-    """One keyset page of the order list and a capped count of everything matching: two queries at any size.
-
-    A cursor from another sort (or a mangled one) starts at the first page. `plain` gives OrderListRow objects
-    instead of model instances (the API's list: building a page of instances was a measurable share of its time).
-    """
+    """One keyset page of the order list (OrderListRow objects) and a capped count of everything matching, in one
+    query at any size (the count is a scalar subquery of the page's SELECT; a second query only for a page past
+    the end). A cursor from another sort (or a mangled one) starts at the first page."""
     sort = sort if sort in SORTS else DEFAULT_SORT
-    queryset = order_query(q=q, filters=filters, sort=sort)
-    count = capped_count(queryset, cap=count_cap)
+    matching = order_query(q=q, filters=filters, sort=sort)
+    queryset = matching
     position = decode_cursor(after, sort=sort)
     if position is not None:
         queryset = after_cursor(queryset, sort=sort, value=position[0], pk=position[1])
-    if plain:
-        rows = [OrderListRow(**row) for row in queryset.values(*ORDER_ROW_FIELDS)[: limit + 1]]
-    else:
-        rows = list(queryset.only(*ORDER_ROW_FIELDS)[: limit + 1])
+    count_sql = RawSQL(*_capped_count_sql(matching, cap=count_cap), output_field=IntegerField())
+    values = list(queryset.annotate(match_count=count_sql).values(*ORDER_ROW_FIELDS, "match_count")[: limit + 1])
+    count = values[0]["match_count"] if values else 0
+    if not values and position is not None:  # past the end of the matching rows: count them on their own
+        count = capped_count(matching, cap=count_cap)
+    rows = [OrderListRow(**{name: row[name] for name in ORDER_ROW_FIELDS}) for row in values]
     next_cursor = encode_cursor(sort, rows[limit - 1]) if len(rows) > limit else None
     return OrderPage(orders=rows[:limit], next_cursor=next_cursor, count=count, count_cap=count_cap)
 
@@ -356,13 +345,19 @@ def capped_counts(querysets: list[QuerySet], *, cap: int) -> list[int]:
     if not querysets:
         return []
     parts, params = [], []
-    for index, queryset in enumerate(querysets):
-        sql, values = queryset.order_by().values("pk")[: cap + 1].query.sql_with_params()
-        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped_{index})")
+    for queryset in querysets:
+        sql, values = _capped_count_sql(queryset, cap=cap)
+        parts.append(f"({sql})")
         params.extend(values)
     with connections[querysets[0].db].cursor() as cursor:
         cursor.execute("SELECT " + ", ".join(parts), params)
         return [int(n) for n in cursor.fetchone()]
+
+
+def _capped_count_sql(queryset: QuerySet, *, cap: int) -> tuple[str, tuple]:
+    """SELECT COUNT(*) over the ids of the first cap + 1 matching rows, as SQL and parameters."""
+    sql, params = queryset.order_by().values("pk")[: cap + 1].query.sql_with_params()
+    return f"SELECT COUNT(*) FROM ({sql}) AS capped", params
 
 
 # --- Export ------------------------------------------------------------------------------------------------------

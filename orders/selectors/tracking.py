@@ -8,13 +8,20 @@ from datetime import datetime
 from django.db.models import Count, F, Max
 
 from orders.integrations.carriers import tracking_link
-from orders.models import LinkSource, Order, Package, TulaOrderStatus
-from orders.selectors.search import SearchShape, normalise_query, order_search, search_shape, tracking_variants
+from orders.models import LinkSource, Package, TulaOrderStatus
+from orders.selectors.orders import OrderListRow
+from orders.selectors.search import (
+    SearchShape,
+    normalise_query,
+    order_search,
+    search_shape,
+    tracking_variants,
+)
 
 TRACKING_ORDER_LIMIT = 20  # a lookup shows the newest matching orders; staff narrow the search for older ones
 TRACKING_ORDER_FIELDS = (
-    "id", "order_number", "created_at", "customer_name", "customer_no", "po_number", "erp_order_number",
-    "tulaerp_short_order_number", "state", "fulfilment_state", "ship_to_name", "ship_to_city", "ship_to_state",
+    "id", "order_number", "created_at", "customer_name", "po_number", "tulaerp_short_order_number", "state",
+    "fulfilment_state", "ship_to_city", "ship_to_state",
 )  # fmt: skip
 TRACKING_PACKAGE_FIELDS = (
     "package_number", "carrier", "tracking_number1", "tracking_number2", "tracking_link", "tracking_link_source",
@@ -95,19 +102,22 @@ class TrackedPackage:
         return LinkSource(self.link_source).label
 
 
-def _delivery_status(package: Package) -> str:
+_SHIPMENT_STATUS_LABELS = dict(TulaOrderStatus.choices)
+
+
+def _delivery_status(package: dict) -> str:
     """The carrier's words when TulaERP passed them on, else what the dates and the shipment say."""
-    if package.delivery_status.strip():
-        return package.delivery_status.strip()
-    if package.delivery_date:
+    if package["delivery_status"].strip():
+        return package["delivery_status"].strip()
+    if package["delivery_date"]:
         return "Delivered"
-    status = package.shipment.status
-    return "" if status == TulaOrderStatus.UNKNOWN else package.shipment.get_status_display()
+    status = package["shipment__status"]
+    return "" if status == TulaOrderStatus.UNKNOWN else _SHIPMENT_STATUS_LABELS.get(status, status)
 
 
 @dataclass(frozen=True)
 class TrackedOrder:
-    order: Order
+    order: OrderListRow
     packages: list[TrackedPackage]
 
 
@@ -128,34 +138,35 @@ def tracking_lookup(q: str | None, *, limit: int | None = None) -> TrackingLooku
     shape = search_shape(text)
     if shape is SearchShape.EMPTY:
         return TrackingLookup(q=text, shape=shape, orders=[], more=False, limit=limit)
-    orders = list(order_search(q=text).order_by("-created_at", "-id").only(*TRACKING_ORDER_FIELDS)[: limit + 1])
+    # Plain rows, not model instances: with Order's many columns deferred, instances cost more than the query.
+    found = order_search(q=text).order_by("-created_at", "-id").values(*TRACKING_ORDER_FIELDS)[: limit + 1]
+    orders = [OrderListRow(**row) for row in found]
     more, orders = len(orders) > limit, orders[:limit]
     searched = set(tracking_variants(text))
     by_order: dict[int, list[TrackedPackage]] = {order.pk: [] for order in orders}
     packages = (
         Package.objects.filter(shipment__order_id__in=list(by_order))
-        .select_related("shipment")
-        .only(*TRACKING_PACKAGE_FIELDS)
         .order_by("shipment__order_id", "shipment__shipment_date", "shipment_id", "package_number")
+        .values(*TRACKING_PACKAGE_FIELDS)
     )
     for package in packages:
-        numbers = tuple(n for n in (package.tracking_number1, package.tracking_number2) if n)
+        numbers = tuple(n for n in (package["tracking_number1"], package["tracking_number2"]) if n)
         link, source = package_link(
-            carrier=package.carrier,
-            number=package.tracking_number1,
-            stored_link=package.tracking_link,
-            stored_source=package.tracking_link_source,
+            carrier=package["carrier"],
+            number=package["tracking_number1"],
+            stored_link=package["tracking_link"],
+            stored_source=package["tracking_link_source"],
         )
-        by_order[package.shipment.order_id].append(
+        by_order[package["shipment__order_id"]].append(
             TrackedPackage(
-                package_number=package.package_number,
-                carrier=package.carrier,
+                package_number=package["package_number"],
+                carrier=package["carrier"],
                 tracking_numbers=numbers,
                 delivery_status=_delivery_status(package),
                 link=link,
                 link_source=source,
-                shipped_at=package.shipment.shipment_date or package.carrier_receive_date,
-                delivered_at=package.delivery_date,
+                shipped_at=package["shipment__shipment_date"] or package["carrier_receive_date"],
+                delivered_at=package["delivery_date"],
                 matched=bool(searched.intersection(numbers)),
             )
         )

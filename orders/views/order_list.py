@@ -27,10 +27,10 @@ from orders.models import (
     Order,
     OrderSource,
     OrderState,
-    OutboxMessage,
     SavedView,
 )
 from orders.roles import can_operate
+from orders.selectors.orders import OrderListRow, SyncRow
 from orders.selectors.search import EXPORT_FIELDS, PAGE_SIZE
 from orders.selectors.tracking import PackageSummary
 from orders.services import Actor
@@ -113,8 +113,8 @@ def _url(base: str, params: dict[str, str]) -> str:
 
 @dataclass(frozen=True)
 class OrderRow:
-    order: Order
-    badges: list[tuple[str, OutboxMessage | None]]  # (destination label, its latest message)
+    order: OrderListRow | Order
+    badges: list[tuple[str, SyncRow | None]]  # (destination label, its latest message)
     package: PackageSummary | None
     pinned: list[str] = field(default_factory=list)  # texts of pinned notes, newest first
 
@@ -123,7 +123,7 @@ class OrderRow:
         return "\n\n".join(self.pinned)
 
 
-def _rows(orders: Iterable[Order], *, full: bool = True) -> tuple[list[OrderRow], bool]:
+def _rows(orders: Iterable[OrderListRow | Order], *, full: bool = True) -> tuple[list[OrderRow], bool]:
     """The rows' badges; with `full`, also their packages and pinned notes (the badge poll needs neither)."""
     orders = list(orders)
     ids = [order.pk for order in orders]
@@ -179,7 +179,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
     if wants_partial(request):
         response = render(request, f"{TEMPLATE}#results", context)
         return vary_on_htmx(push_url(response, context["current_url"]))
-    context["tabs"] = list_tabs(request, params)
+    context["tabs"] = list_tabs(request, params, current_count=page.count)
     return vary_on_htmx(render(request, TEMPLATE, context))
 
 
@@ -215,21 +215,29 @@ def built_in_tabs() -> list[tuple[str, dict[str, str]]]:
     ]
 
 
-def list_tabs(request: HttpRequest, current: dict[str, str]) -> list[Tab]:
+def list_tabs(request: HttpRequest, current: dict[str, str], *, current_count: int) -> list[Tab]:
     """Built-in tabs, then the user's own and everyone's shared views, each with its capped count. Two queries
-    whatever the number of tabs: the saved views, and every count in one."""
+    whatever the number of tabs: the saved views, and every count in one; the tab of the page shown takes the
+    page's count (the same query), so its query is neither built nor counted twice."""
     views = list(selectors.saved_views_visible(user=request.user)[: selectors.SAVED_VIEW_TABS])
     entries: list[tuple[str, OrderListForm, SavedView | None]] = [
         (name, OrderListForm(params), None) for name, params in built_in_tabs()
     ]
     entries += [(view.name, OrderListForm(QueryDict(view.query)), view) for view in views]
-    querysets = [selectors.order_query(q=form.value("q"), filters=form.order_filters()) for _, form, _ in entries]
-    counts = selectors.capped_counts(querysets, cap=TAB_COUNT_CAP)
+    forms = [(name, form, view, form.params()) for name, form, view in entries]
+    others = [form for _, form, _, params in forms if params != current]
+    counts = iter(
+        selectors.capped_counts(
+            [selectors.order_query(q=form.value("q"), filters=form.order_filters()) for form in others],
+            cap=TAB_COUNT_CAP,
+        )
+    )
     tabs = []
-    for (name, form, view), count in zip(entries, counts, strict=True):
-        params = form.params()
+    for name, _, view, params in forms:
+        active = params == current
+        count = min(current_count, TAB_COUNT_CAP + 1) if active else next(counts)
         can_delete = view is not None and view.deletable_by(request.user)
-        tabs.append(Tab(name, urlencode(params), count, params == current, TAB_COUNT_CAP, view, can_delete))
+        tabs.append(Tab(name, urlencode(params), count, active, TAB_COUNT_CAP, view, can_delete))
     return tabs
 
 
