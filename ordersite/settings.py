@@ -101,6 +101,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file beside the database, not :memory:, so worker subprocesses started by tests see the test database.
     _db_path = Path(DATABASES["default"]["NAME"])
     DATABASES["default"]["TEST"] = {"NAME": str(_db_path.with_name(f"{_db_path.stem}-test.sqlite3"))}
+else:
+    # Every query of the app is short and indexed, but a million orders push the planner's cost estimates past
+    # jit_above_cost: PostgreSQL's JIT then spent 70 ms compiling a 1 ms search (docs/BENCHMARKS.md, "Scale").
+    # Off for our sessions unless DATABASE_URL's ?options= says otherwise about jit.
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    if "jit" not in _options.get("options", ""):
+        _options["options"] = f"{_options.get('options', '')} -c jit=off".strip()
 ATOMIC_REQUESTS = False  # every write service opens its own durable transaction
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
