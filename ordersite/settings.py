@@ -101,7 +101,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file beside the database, not :memory:, so worker subprocesses started by tests see the test database.
     _db_path = Path(DATABASES["default"]["NAME"])
     DATABASES["default"]["TEST"] = {"NAME": str(_db_path.with_name(f"{_db_path.stem}-test.sqlite3"))}
-else:
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Every query of the app is short and indexed, but a million orders push the planner's cost estimates past
     # jit_above_cost: PostgreSQL's JIT then spent 70 ms compiling a 1 ms search (docs/BENCHMARKS.md, "Scale").
     # Off for our sessions unless DATABASE_URL's ?options= says otherwise about jit.

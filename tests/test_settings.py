@@ -13,12 +13,15 @@ from ordersite.env import env_bool
 
 ROOT = Path(__file__).resolve().parent.parent
 PRINT = "import django; django.setup(); from django.conf import settings as s; print(s.DEBUG, s.ALLOWED_HOSTS)"
+OPTIONS = (
+    "import django; django.setup(); from django.conf import settings as s; print(s.DATABASES['default']['OPTIONS'])"
+)
 
 
-def _start(**env: str) -> subprocess.CompletedProcess:
+def _start(script: str = PRINT, **env: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL"))}
     return subprocess.run(
-        [sys.executable, "-c", PRINT],
+        [sys.executable, "-c", script],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -79,3 +82,18 @@ def test_sqlite_is_tuned_for_concurrent_writers(settings):
         cursor.execute("PRAGMA journal_mode")
         assert cursor.fetchone()[0] == "wal"
     assert not settings.DATABASES["default"].get("ATOMIC_REQUESTS")
+
+
+@pytest.mark.parametrize(
+    ("url", "options"),
+    [
+        ("postgres://u@db:5432/app", "-c jit=off"),
+        ("postgres://u@db:5432/app?options=-c%20statement_timeout%3D5000", "-c statement_timeout=5000 -c jit=off"),
+        ("postgres://u@db:5432/app?options=-c%20jit%3Don", "-c jit=on"),
+    ],
+)
+def test_postgres_sessions_turn_jit_off_unless_the_url_says(url, options):
+    # Read from settings in a fresh process: no connection is made, only the options computed.
+    done = _start(OPTIONS, DJANGO_DEBUG="1", DATABASE_URL=url)
+    assert done.returncode == 0, done.stderr
+    assert f"'options': '{options}'" in done.stdout
