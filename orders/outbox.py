@@ -521,8 +521,17 @@ def _attempt(
         response_status=record.status if record else None,
         response_body=(record.response_body or "") if record else "",
         error_class=(record.error_class or "") if record else "",
-        error_message=(record.error_message or "")[:2000] if record else "",
+        error_message=_attempt_error(record)[:2000],
     )
+
+
+def _attempt_error(record: CallRecord | None) -> str:
+    """The failure as staff read it on the timeline; one of an earlier call (CIMcloud's sign-in) names that call,
+    so nobody takes it for the order's own answer."""
+    message = (record.error_message or "") if record else ""
+    if message and record.kind != "order":
+        return f"{record.kind} call failed: {message}"
+    return message
 
 
 def _apply_tulaerp(answers: list[tuple[Order, dict, dict]], actor: Actor) -> None:

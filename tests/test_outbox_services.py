@@ -276,6 +276,9 @@ def test_wrong_credentials_pause_the_destination_and_keep_messages_queued(make_o
     sender.close()
     message.refresh_from_db()
     assert message.state == MessageState.RETRY_SCHEDULED and message.attention_reason == ""
+    # The order itself was never posted: the timeline says which call failed.
+    [attempt] = message.delivery_attempts.all()
+    assert attempt.error_message.startswith("authenticate call failed: "), attempt.error_message
     state = DestinationState.objects.get(destination="cimcloud")
     assert state.paused_until > timezone.now() and state.pause_reason.startswith("Configuration")
     assert outbox.claim(destination="cimcloud", worker="w", limit=1) == []  # not due until the pause ends
