@@ -121,13 +121,14 @@ class PostgresLoader:
 
 
 def schema_objects(tables: Sequence[str]) -> list[tuple[str, str]]:
-    """(name, definition) of every index and constraint on the tables, sorted: to compare schemas in tests."""
+    """(name, definition) of every index and constraint on the tables, sorted: to compare schemas in tests (by
+    both: a unique constraint and its index share a name)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
             "WHERE x.indrelid = ANY(%s::regclass[]) "
             "UNION ALL SELECT conname, pg_get_constraintdef(oid) || CASE WHEN convalidated THEN '' ELSE ' NOT VALID' "
-            "END FROM pg_constraint WHERE conrelid = ANY(%s::regclass[]) ORDER BY 1",
+            "END FROM pg_constraint WHERE conrelid = ANY(%s::regclass[]) ORDER BY 1, 2",
             [list(tables), list(tables)],
         )
         return cursor.fetchall()
