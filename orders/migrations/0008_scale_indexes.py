@@ -12,23 +12,13 @@ are exactly what the ORM emits, so the planner can match them:
 from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations, models
 
+from orders.migration_ops import PostgresOnlySQL
+
 POSTGRES_INDEXES = {
     "order_customer_name_trgm_idx": 'USING gin ((UPPER("customer_name"::text)) gin_trgm_ops)',
     "order_customer_no_trgm_idx": 'USING gin ((UPPER("customer_no"::text)) gin_trgm_ops)',
     "order_number_prefix_idx": '((LOWER("order_number")::text) text_pattern_ops)',
 }
-
-
-class PostgresOnlySQL(migrations.RunSQL):
-    """RunSQL that does nothing on other databases."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
 
 
 class Migration(migrations.Migration):

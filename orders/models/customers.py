@@ -46,6 +46,7 @@ class Customer(PostalFields):
         ordering = ["name", "id"]
         indexes = [
             models.Index(Lower("name"), "id", name="customer_name_lower_idx"),
+            models.Index(Lower("email"), name="customer_email_lower_idx"),
         ]
 
     def __str__(self) -> str:
