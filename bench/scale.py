@@ -202,7 +202,7 @@ def prepare() -> dict:
     from django.contrib.auth.models import Group
     from django.db.models import Max, Min
 
-    from orders.models import Order, Package
+    from orders.models import ApiToken, Order, Package
     from orders.selectors.search import encode_cursor
     from orders.services import Actor
     from orders.services.tokens import api_token_create
@@ -210,6 +210,8 @@ def prepare() -> dict:
     User = get_user_model()
     admin, _ = User.objects.get_or_create(username="bench-admin", defaults={"is_staff": True, "is_superuser": True})
     admin.groups.add(Group.objects.get(name="admin"))
+    # A fresh token per run (only its hash is stored); the previous runs' ones go rather than pile up.
+    ApiToken.objects.filter(user=admin, name="bench/scale.py").delete()
     _, token = api_token_create(actor=Actor.system("bench"), user=admin, name="bench/scale.py")
     orders = Order.objects.count()
     newest = Order.objects.order_by("-created_at", "-id")
