@@ -346,6 +346,17 @@ def build_cases(f: dict) -> list[Case]:
             f"/tracking/?q={quote(terms['tracking'])}",
             selector=lambda: selectors.tracking_lookup(terms["tracking"]),
         ),
+        # The customer name substring (trigram indexes of migration 0009): the customers page and the order form.
+        Case(
+            "customers_search",
+            f"/customers/?q={quote(terms['name'])}",
+            selector=lambda: selectors.customer_list_page(query=terms["name"]),
+        ),
+        Case(
+            "order_form_customer_lookup",
+            f"/orders/new/customers/?q={quote(terms['name'])}",
+            selector=lambda: selectors.customer_search(q=terms["name"]),
+        ),
     ]
     for kind, term in terms.items():
         # A changelist search reads the whole table (minutes at a million): one warm-up, the median of two.
