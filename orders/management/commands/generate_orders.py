@@ -44,7 +44,7 @@ class Command(BaseCommand):
         started = time.monotonic()
         rng = random.Random(seed)
         postgres = connection.vendor == "postgresql"
-        loader = (PostgresLoader if postgres else SqliteLoader)(GENERATED_MODELS)
+        loader = (PostgresLoader if postgres else SqliteLoader)(GENERATED_MODELS, written=[Customer])
         say = self.stdout.write
         with transaction.atomic(durable=True):
             taken_customers = set(Customer.objects.values_list("customer_no", flat=True))
