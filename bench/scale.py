@@ -2,11 +2,13 @@
 
 Run by hand, on PostgreSQL, after generating the two bench databases (README, "Scale"):
 
-    .venv/bin/python bench/scale.py [--large orders_bench] [--small orders_bench_10k] [--repeat 15] [--no-write]
+    .venv/bin/python bench/scale.py [--large orders_bench] [--small orders_bench_10k] [--repeat 15] [--rounds 3]
+                                    [--no-write]
 
 One run measures both databases, each in a child process (`bench/scale.py measure`), through Django's test
 Client in-process (no HTTP server: the figures are the application's own time, the same way for both sizes).
-Every figure is the median of `--repeat` requests after two discarded warm-ups. Per request the SQL time is
+The two alternate for `--rounds` rounds of `--repeat / --rounds` requests per case after two discarded warm-ups;
+every figure is the median of the rounds' medians. Per request the SQL time is
 summed in a `connection.execute_wrapper`, so "outside SQL" is the rest (URL routing, forms, ORM, templates,
 serializers). "ORM vs raw" times the page's selector call against its captured SQL replayed on a raw psycopg
 cursor with `fetchall()`. EXPLAIN (ANALYZE, BUFFERS) of every query of every measured request at the large size
@@ -394,6 +396,17 @@ def measure(database: str, repeat: int, *, explain: bool, admin: bool) -> dict:
     return json.loads(out.read_text())
 
 
+def combined(rounds: list[dict]) -> dict:
+    """One result from several rounds: per case, the median of the rounds' medians (the query count of the
+    last); a case measured in some rounds only (the admin's) keeps those."""
+    out = {**rounds[0], "cases": {}}
+    for name in dict.fromkeys(name for r in rounds for name in r["cases"]):
+        entries = [r["cases"][name] for r in rounds if name in r["cases"]]
+        merged = {key: statistics.median(e[key] for e in entries) for key in entries[0] if key != "queries"}
+        out["cases"][name] = {**merged, "queries": entries[-1]["queries"], "repeat": sum(e["repeat"] for e in entries)}
+    return out
+
+
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:,.1f}"
 
@@ -462,9 +475,10 @@ def report(small: dict, large: dict, repeat: int, heading: str) -> str:
             f"What: the staff pages and the API on PostgreSQL with **{large['orders']:,}** generated orders "
             f"(`orders_bench`) vs **{small['orders']:,}** (`orders_bench_10k`), both made by `generate_orders`. "
             "Requests go through Django's test Client in-process (no HTTP server), signed in as an admin "
-            "(the API with a bearer token); each figure is the median of "
-            f"{repeat} requests after 2 discarded warm-ups (the admin baseline: the median of 2 after 1, at the "
-            "large size only: each of its searches reads the whole table), all in one run. SQL time is "
+            "(the API with a bearer token); the two databases alternate in rounds (this VM's speed drifts "
+            f"within minutes), each figure the median of the rounds' medians, {repeat} requests in all after 2 "
+            "discarded warm-ups per round (the admin baseline: the median of 2 after 1, at the large size only, "
+            "in the last round: each of its searches reads the whole table), all in one run. SQL time is "
             "summed per request around every `execute`; 'outside SQL' is the rest of the request, in wall time "
             "and in this process's CPU time (`time.process_time()`, which waiting for a busy CPU does not inflate: "
             "the goal is checked on it). ORM / raw is the wall time inside the QuerySet methods that hit the "
@@ -503,11 +517,19 @@ def main() -> None:
     parser.add_argument("--large", default="orders_bench")
     parser.add_argument("--small", default="orders_bench_10k")
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--rounds", type=int, default=3, help="alternate the two databases this many times")
     parser.add_argument("--no-write", action="store_true", help="print the report instead of writing the files")
     args = parser.parse_args()
-    small = measure(args.small, args.repeat, explain=False, admin=False)  # the admin baseline matters at scale only
-    large = measure(args.large, args.repeat, explain=not args.no_write, admin=True)
-    text = report(small, large, args.repeat, SECTION)
+    # This VM's speed drifts by a third within minutes: measuring one size after the other put the drift into every
+    # large / small ratio. The sizes alternate in rounds, so both see the same stretches of the run.
+    per_round = max(1, args.repeat // args.rounds)
+    smalls, larges = [], []
+    for index in range(args.rounds):
+        last = index == args.rounds - 1
+        smalls.append(measure(args.small, per_round, explain=False, admin=False))  # the admin matters at scale only
+        larges.append(measure(args.large, per_round, explain=last and not args.no_write, admin=last))
+    small, large = combined(smalls), combined(larges)
+    text = report(small, large, per_round * args.rounds, SECTION)
     if args.no_write:
         print(text)
     else:
