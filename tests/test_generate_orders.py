@@ -136,6 +136,10 @@ def test_postgres_schema_is_exactly_the_migrations_after_a_load():
             "UNION ALL SELECT pending_tuples FROM pgstatginindex('customer_no_trgm_idx')"
         )
         assert [row[0] for row in cursor.fetchall()] == [0, 0]
+        # VACUUM ran after the commit: index-only scans find the pages all-visible.
+        cursor.execute("SELECT relpages, relallvisible FROM pg_class WHERE relname = 'orders_orderline'")
+        pages, visible = cursor.fetchone()
+        assert pages > 0 and visible == pages
 
 
 def test_a_failed_load_leaves_nothing_behind(monkeypatch, settings):

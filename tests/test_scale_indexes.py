@@ -36,6 +36,9 @@ def history():
     }
 
 
+NO_FULL_INDEX_READ = ("indexonlyscan",)
+
+
 def plans(run, *off: str) -> list[tuple[str, str]]:
     """(sql, plan) of every query `run()` makes, explained with sequential scans (and the `off` plan types)
     disabled."""
@@ -122,6 +125,7 @@ def test_identifier_search_uses_an_index_per_rule(history):
         "package_tracking1_idx",
         "order_customer_name_trgm_idx",
         "order_customer_no_trgm_idx",
+        off=NO_FULL_INDEX_READ,
     )
 
 
@@ -129,7 +133,9 @@ def test_customer_name_substring_uses_the_trigram_index(history):
     word = history["order"].customer_name.split()[0][1:]  # a substring, not a prefix
     found = selectors.order_list_page(q=word).orders
     assert found and all(word.lower() in o.customer_name.lower() or word.lower() in o.order_number for o in found)
-    assert_indexed(lambda: selectors.order_list_page(q=word), "order_customer_name_trgm_idx")
+    # generate_orders VACUUMs, so on these few hundred all-visible rows reading the whole name-sort index and
+    # filtering is cheaper; without index-only scans, the substring must find the trigram index.
+    assert_indexed(lambda: selectors.order_list_page(q=word), "order_customer_name_trgm_idx", off=NO_FULL_INDEX_READ)
 
 
 def test_customer_lookups_use_their_indexes(history):
