@@ -34,6 +34,8 @@ def next_ids(models_: Sequence[type[models.Model]]) -> dict[type, int]:
 
 
 class SqliteLoader:
+    """`written` is accepted for the same call as PostgresLoader: SQLite's ANALYZE covers every table anyway."""
+
     def __init__(self, models_: Sequence[type[models.Model]], *, written: Sequence[type[models.Model]] = ()) -> None:
         self.models = models_
 
@@ -130,14 +132,17 @@ class PostgresLoader:
                 [self.written],
             )
             progress("ANALYZE")
-            cursor.execute("ANALYZE " + ", ".join(f'"{t}"' for t in [*self.tables, *self.written]))
+            cursor.execute("ANALYZE " + self._every_table())
 
     def vacuum(self) -> None:
         """After the commit (VACUUM cannot run in a transaction): a COPY leaves the visibility map empty, so until a
         VACUUM every index-only scan also reads the table (the home chart's count of 27,000 index entries made
         27,000 heap fetches)."""
         with connection.cursor() as cursor:
-            cursor.execute("VACUUM " + ", ".join(f'"{t}"' for t in [*self.tables, *self.written]))
+            cursor.execute("VACUUM " + self._every_table())
+
+    def _every_table(self) -> str:
+        return ", ".join(f'"{t}"' for t in [*self.tables, *self.written])
 
 
 def schema_objects(tables: Sequence[str]) -> list[tuple[str, str]]:

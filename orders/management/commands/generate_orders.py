@@ -72,11 +72,12 @@ class Command(BaseCommand):
             say(f"Rows written in {loaded - started:.0f} s; building indexes and constraints…")
             loader.finish(lambda step: say(f"  {step}") if options["verbosity"] > 1 else None)
         indexed = time.monotonic()
+        vacuumed = ""
         if postgres:
             say("Committed; VACUUM, so index-only scans need not read the tables (autovacuum may be off or late)…")
             loader.vacuum()
+            vacuumed = f", VACUUM {time.monotonic() - indexed:.0f} s"
         elapsed = time.monotonic() - started
-        vacuumed = f", VACUUM {elapsed - (indexed - started):.0f} s" if postgres else ""
         self.stdout.write(
             self.style.SUCCESS(
                 f"Added {count:,} orders and {len(customers):,} customers in {elapsed:.0f} s "
