@@ -836,13 +836,13 @@ class Worker:
         ]
         if self.refresh:
             threads.append(threading.Thread(target=self._refresh_loop, name="outbox-refresh", daemon=True))
+        self._beat()  # before the first send: a worker that delivers is already on the monitor
         for thread in threads:
             thread.start()
         log.info("worker %s started: %s", self.id, ", ".join(t.name for t in threads))
         try:
-            while not self.stop.is_set():
+            while not self.stop.wait(settings.OUTBOX_HEARTBEAT_SECONDS):
                 self._beat()
-                self.stop.wait(settings.OUTBOX_HEARTBEAT_SECONDS)
         finally:
             self.stop.set()
             for thread in threads:
